@@ -1,0 +1,275 @@
+"""The `inas` command line. Commands are thin: they call the library and print.
+
+This is the only place errors become exit codes: an `InasError` (bad input) prints one line on
+stderr and exits 2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from inas import __version__
+from inas.errors import ConfigError, InasError
+
+app = typer.Typer(
+    help="Neural architecture search over GoogLeNet / Inception configurations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+space_app = typer.Typer(help="List, inspect and sample search spaces.", no_args_is_help=True)
+model_app = typer.Typer(help="List presets and measure networks.", no_args_is_help=True)
+app.add_typer(space_app, name="space")
+app.add_typer(model_app, name="model")
+
+out = Console(highlight=False)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one line on stderr; the caller raises the returned Exit (code 2)."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def user_errors(fn: F) -> F:
+    """Turn library errors caused by input into one line and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InasError as e:
+            raise fail(str(e)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2))
+
+
+def _points(n: float) -> str:
+    if math.isinf(n):
+        return "infinite"
+    return f"{int(n):,}" if n < 1e9 else f"{n:.2e}"
+
+
+def _first_sentence(text: str) -> str:
+    match = re.match(r"(.+?[.?!])(\s|$)", text)
+    return match.group(1) if match else text
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"inas {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Neural architecture search over GoogLeNet / Inception configurations."""
+
+
+# -- inas space ------------------------------------------------------------------------------
+
+SpaceArg = Annotated[
+    str, typer.Argument(help="A built-in space name (see `inas space list`) or a path to a YAML file.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@space_app.command("list")
+@user_errors
+def space_list(as_json: JsonOpt = False) -> None:
+    """List the built-in search spaces."""
+    from inas.space import count_points, list_spaces, load_space
+
+    spaces = [load_space(n) for n in list_spaces()]
+    if as_json:
+        print_json([{"name": s.name, "points": count_points(s), "description": s.description} for s in spaces])
+        return
+    table = Table("space", "points", "description", box=None)
+    for s in spaces:
+        table.add_row(s.name, _points(count_points(s)), _first_sentence(s.description))
+    out.print(table)
+
+
+@space_app.command("show")
+@user_errors
+def space_show(space: SpaceArg, as_json: JsonOpt = False) -> None:
+    """Show a space's dimensions and how many distinct candidates it holds."""
+    from inas.space import count_points, dimensions, load_space
+
+    s = load_space(space)
+    dims = list(dimensions(s))
+    if as_json:
+        print_json(
+            {
+                "name": s.name,
+                "source": s.source,
+                "description": s.description,
+                "points": count_points(s),
+                "dimensions": [
+                    {"name": d.name, "kind": d.dim.kind, "values": d.dim.describe(), "condition": d.condition}
+                    for d in dims
+                ],
+            }
+        )
+        return
+    out.print(f"[bold]{s.name}[/bold]  ({s.source})")
+    out.print(s.description)
+    out.print(f"distinct candidates: {_points(count_points(s))}")
+    table = Table("dimension", "values", "when", box=None)
+    for d in dims:
+        table.add_row(d.name, d.dim.describe(), d.condition or "always")
+    out.print(table)
+
+
+@space_app.command("sample")
+@user_errors
+def space_sample(
+    space: SpaceArg,
+    n: Annotated[int, typer.Option("--n", min=1, help="How many distinct candidates.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the sampler.")] = 0,
+    classes: Annotated[
+        int | None, typer.Option("--classes", min=1, help="Number of classes (default: the space's).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sample valid candidates at random; `--json` prints configs that `inas model summary --config` reads."""
+    from inas.model.measure import measure
+    from inas.space import load_space, sample_many
+
+    cands = sample_many(load_space(space), n, seed=seed, num_classes=classes)
+    if as_json:
+        print_json([c.to_dict() for c in cands])
+        return
+    table = Table("hash", "depths", "params", "MMACs", "sampled values", box=None)
+    for c in cands:
+        stats = measure(c.arch)
+        values = ", ".join(f"{k}={v}" for k, v in c.params.items())
+        table.add_row(
+            c.arch.hash(), "/".join(map(str, c.arch.depths)), f"{stats.params:,}", f"{stats.macs / 1e6:,.1f}", values
+        )
+    out.print(table)
+
+
+# -- inas model ------------------------------------------------------------------------------
+
+
+@model_app.command("list")
+@user_errors
+def model_list(as_json: JsonOpt = False) -> None:
+    """List the registered presets with their parameter counts."""
+    from inas.model.presets import PRESETS
+
+    if as_json:
+        print_json(
+            [
+                {
+                    "name": p.name,
+                    "description": p.description,
+                    "source": p.source,
+                    "params": {str(k): v for k, v in p.params.items()},
+                }
+                for p in PRESETS.values()
+            ]
+        )
+        return
+    table = Table("preset", "params", "source", "description", box=None)
+    for p in PRESETS.values():
+        counts = ", ".join(f"{v:,} ({k} classes)" for k, v in p.params.items())
+        table.add_row(p.name, counts, p.source, p.description)
+    out.print(table)
+
+
+def _read_config(path: Path) -> Any:
+    from inas.model.config import ArchConfig
+
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: no such file; give a JSON config (for example one item of `inas space sample --json`)"
+        )
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid JSON ({e}); give a JSON config") from None
+    if isinstance(data, list):
+        if len(data) != 1:
+            raise ConfigError(f"{path}: holds {len(data)} candidates; save one of them to its own file")
+        data = data[0]
+    if isinstance(data, dict) and "arch" in data:
+        data = data["arch"]  # a candidate as `inas space sample --json` prints it
+    return ArchConfig.from_dict(data, str(path))
+
+
+@model_app.command("summary")
+@user_errors
+def model_summary(
+    preset: Annotated[str | None, typer.Option("--preset", help="A preset name (see `inas model list`).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="A JSON architecture config.")] = None,
+    classes: Annotated[int | None, typer.Option("--classes", min=1, help="Number of classes.")] = None,
+    input_size: Annotated[
+        int | None, typer.Option("--input-size", min=1, help="Square input side (default: the network's).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Parameters, MACs (per module too), output shape and smallest accepted input of a network."""
+    from inas.model.measure import measure
+    from inas.model.presets import get_preset
+
+    if (preset is None) == (config is None):
+        raise fail("give exactly one of --preset NAME or --config FILE.json")
+    cfg = get_preset(preset) if preset is not None else _read_config(config)  # type: ignore[arg-type]
+    if classes is not None:
+        cfg = cfg.with_classes(classes)
+    stats = measure(cfg, input_size)
+    if as_json:
+        print_json({**stats.to_dict(), "config": cfg.to_dict()})
+        return
+    name = preset or str(config)
+    out.print(f"[bold]{name}[/bold]  hash {stats.config_hash}  {cfg.num_classes} classes")
+    out.print(
+        f"params {stats.params:,} ({stats.params_inference:,} without auxiliary heads)   "
+        f"MACs {stats.macs:,} at {stats.input_size}x{stats.input_size}   output {list(stats.output_shape)}"
+    )
+    out.print(f"smallest input {stats.min_input_size}x{stats.min_input_size}   stage sizes {list(stats.stage_sizes)}")
+    table = Table("module", "params", "MACs", "output", box=None)
+    for m in stats.modules:
+        table.add_row(m.name, f"{m.params:,}", f"{m.macs:,}", "x".join(map(str, m.output_shape[1:])))
+    out.print(table)
+
+
+def main() -> None:
+    """Console entry point: usage errors, like library errors, become one line and exit code 2."""
+    try:
+        rv = app(standalone_mode=False)
+    except click.exceptions.UsageError as e:
+        hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx else ""
+        typer.echo(f"error: {e.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)  # click hands back the code of a typer.Exit
+
+
+if __name__ == "__main__":
+    main()

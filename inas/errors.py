@@ -1,0 +1,36 @@
+"""User-facing errors.
+
+Everything a user can cause (a bad space file, an unknown preset, an impossible config) raises an
+`InasError` whose message says what was expected, what came, and what to do. The CLI turns these into
+one line on stderr and exit code 2; nothing else in the library catches them.
+"""
+
+from __future__ import annotations
+
+
+class InasError(Exception):
+    """Base class of errors caused by user input."""
+
+
+class ConfigError(InasError, ValueError):
+    """An architecture config or recipe that cannot be built."""
+
+
+class SpaceError(InasError, ValueError):
+    """A search-space file that does not load or validate."""
+
+
+class UnknownNameError(InasError, KeyError):
+    """A registry lookup with a name that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InputTooSmallError(InasError, ValueError):
+    """An input image smaller than the network accepts."""
+
+
+def unknown_name(kind: str, name: str, valid: list[str] | tuple[str, ...]) -> UnknownNameError:
+    """Error for a registry miss that lists what would have worked."""
+    return UnknownNameError(f"unknown {kind} {name!r}; choose one of: {', '.join(valid)}")

@@ -1,0 +1,403 @@
+"""Load a search-space YAML file and validate every key, naming the file, the key path and the fix.
+
+File format (every key but `name` and `base` optional; a value is either fixed, like `norm: all`,
+or a dimension: `{choices: [...]}`, `{low: 1, high: 4}` for integers, `{low: 0.01, high: 0.4,
+log: true}` for floats):
+
+    name: googlenet_depth
+    description: ...
+    base: seed/googlenet            # or {choices: [seed/naive, seed/googlenet]}
+    num_classes: 10                 # default: the base preset's; the dataset overrides it in a search
+    input_size: 32
+    depth: {3: {low: 1, high: 3}, 4: {low: 2, high: 7}, 5: {low: 1, high: 3}}
+    channels:
+      tuples: {3a: {choices: [[64, 96, 128, 16, 32, 32], [32, 48, 64, 8, 16, 16]]}}
+      multiplier: {choices: [0.5, 1.0, 1.5]}
+      scope: module                 # module | stage | network
+      per_branch: false
+      branches: [c1, c3, c5, pool_proj]
+      round_to: 8
+    block: {kind: ..., kernel5: ..., norm: ..., factorized: ..., residual: ...}
+    head: {dropout: ...}
+    aux_heads: {choices: [[], [4a, 4d]]}
+    recipe: {label_smoothing: ..., lr: ..., ...}   # any TrainRecipe field
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inas.errors import ConfigError, SpaceError
+from inas.model.config import (
+    BLOCK_KINDS,
+    KERNEL5,
+    NORMS,
+    aux_heads_at,
+    parse_module,
+    spatial_sizes,
+    validate,
+)
+from inas.model.presets import get_preset, list_presets
+from inas.space.schema import ChannelSpec, Dim, SearchSpace
+from inas.train.recipe import TrainRecipe, validate_recipe
+
+TOP_KEYS = (
+    "name",
+    "description",
+    "base",
+    "num_classes",
+    "input_size",
+    "depth",
+    "channels",
+    "block",
+    "head",
+    "aux_heads",
+    "recipe",
+)
+CHANNEL_KEYS = ("tuples", "multiplier", "scope", "per_branch", "branches", "round_to")
+SCOPES = ("module", "stage", "network")
+MULTIPLIED = ("c1", "c3", "c5", "pool_proj")
+MODULE_NAME = re.compile(r"^([3-9])([a-z])$")
+
+
+class _Ctx:
+    """Carries the file name so every error can say where it happened."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def error(self, path: str, message: str) -> SpaceError:
+        return SpaceError(f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}")
+
+    def mapping(self, value: Any, path: str, allowed: tuple[str, ...]) -> dict:
+        if not isinstance(value, dict):
+            raise self.error(path, f"expected a mapping with keys among {', '.join(allowed)}, got {_kind(value)}")
+        for key in value:
+            if str(key) not in allowed:
+                raise self.error(
+                    f"{path}.{key}" if path else str(key), f"unknown key; valid keys are {', '.join(allowed)}"
+                )
+        return {str(k): v for k, v in value.items()}
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", dict: "a mapping", str: "a string", bool: "a boolean", type(None): "nothing"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def parse_dim(ctx: _Ctx, raw: Any, path: str, check=None) -> Dim:
+    """A fixed value or a `{choices}` / `{low, high}` dimension; `check(value, path)` vets each value."""
+    check = check or (lambda v, p: v)
+    if not isinstance(raw, dict):
+        return Dim("fixed", value=check(raw, path))
+    if "choices" in raw:
+        ctx.mapping(raw, path, ("choices",))
+        choices = raw["choices"]
+        if not isinstance(choices, list):
+            raise ctx.error(f"{path}.choices", f"expected a list of values, got {_kind(choices)}")
+        if not choices:
+            raise ctx.error(f"{path}.choices", "empty choice list; give at least one value (or a fixed value)")
+        values = tuple(check(c, f"{path}.choices[{i}]") for i, c in enumerate(choices))
+        if len({repr(v) for v in values}) != len(values):
+            raise ctx.error(f"{path}.choices", "a value is listed twice; list each choice once")
+        return Dim("categorical", choices=values)
+    ctx.mapping(raw, path, ("low", "high", "step", "log"))
+    for key in ("low", "high"):
+        if key not in raw:
+            raise ctx.error(path, f"a range needs `low` and `high` (or use `choices: [...]`); `{key}` is missing")
+        if not _is_number(raw[key]):
+            raise ctx.error(f"{path}.{key}", f"must be a number, got {raw[key]!r}")
+    low, high = raw["low"], raw["high"]
+    if low > high:
+        raise ctx.error(path, f"low ({low}) is above high ({high}); swap them")
+    log = raw.get("log", False)
+    if not isinstance(log, bool):
+        raise ctx.error(f"{path}.log", f"must be true or false, got {log!r}")
+    step = raw.get("step")
+    if step is not None and (not _is_number(step) or step <= 0):
+        raise ctx.error(f"{path}.step", f"must be a positive number, got {step!r}")
+    is_int = isinstance(low, int) and isinstance(high, int) and (step is None or isinstance(step, int)) and not log
+    for key, value in (("low", low), ("high", high)):
+        check(value, f"{path}.{key}")
+    if log and low <= 0:
+        raise ctx.error(f"{path}.low", "a log range needs low > 0")
+    return Dim("int" if is_int else "float", low=low, high=high, step=step, log=log)
+
+
+# -- value checks ----------------------------------------------------------------------------
+
+
+def _enum(ctx: _Ctx, valid: tuple[str, ...]):
+    def check(v: Any, path: str) -> Any:
+        if v not in valid:
+            raise ctx.error(path, f"unknown value {v!r}; choose one of {', '.join(valid)}")
+        return v
+
+    return check
+
+
+def _boolean(ctx: _Ctx):
+    def check(v: Any, path: str) -> bool:
+        if not isinstance(v, bool):
+            raise ctx.error(path, f"must be true or false, got {v!r}")
+        return v
+
+    return check
+
+
+def _positive_int(ctx: _Ctx, what: str):
+    def check(v: Any, path: str) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ctx.error(path, f"must be an integer, got {v!r}")
+        if v < 1:
+            raise ctx.error(path, f"must be at least 1 ({what}), got {v}")
+        return v
+
+    return check
+
+
+def _fraction(ctx: _Ctx):
+    def check(v: Any, path: str) -> float:
+        if not _is_number(v) or not 0 <= v < 1:
+            raise ctx.error(path, f"must be a number in [0, 1), got {v!r}")
+        return v
+
+    return check
+
+
+def _positive_number(ctx: _Ctx):
+    def check(v: Any, path: str) -> float:
+        if not _is_number(v) or v <= 0:
+            raise ctx.error(path, f"must be a positive number, got {v!r}")
+        return v
+
+    return check
+
+
+def _preset(ctx: _Ctx):
+    def check(v: Any, path: str) -> str:
+        if v not in list_presets():
+            raise ctx.error(
+                path, f"unknown preset {v!r}; choose one of {', '.join(list_presets())} (see `inas model list`)"
+            )
+        return v
+
+    return check
+
+
+def _channel_tuple(ctx: _Ctx):
+    def check(v: Any, path: str) -> tuple[int, ...]:
+        try:
+            m = parse_module(v, path)
+        except ConfigError as e:
+            raise ctx.error("", str(e)) from None
+        if min(m.as_tuple()) < 1:
+            raise ctx.error(path, f"channels must be at least 1, got {list(m.as_tuple())}")
+        return m.as_tuple()
+
+    return check
+
+
+def _module_names(ctx: _Ctx):
+    def check(v: Any, path: str) -> tuple[str, ...]:
+        if v is None:
+            v = []
+        if not isinstance(v, list):
+            raise ctx.error(path, f"expected a list of module names like [4a, 4d], got {v!r}")
+        for i, name in enumerate(v):
+            if not isinstance(name, str) or not MODULE_NAME.match(name):
+                raise ctx.error(f"{path}[{i}]", f"{name!r} is not a module name; write stage and letter, like 4a")
+        if len(set(v)) != len(v):
+            raise ctx.error(path, "a module is named twice; name each once")
+        return tuple(v)
+
+    return check
+
+
+# -- the file ---------------------------------------------------------------------------------
+
+
+def _stage_index(ctx: _Ctx, key: Any, path: str) -> int:
+    text = str(key).removeprefix("stage")
+    if not text.isdigit() or int(text) < 3:
+        raise ctx.error(path, f"stages are numbered from 3 as in GoogLeNet (3, 4, 5, ...), got {key!r}")
+    return int(text) - 3
+
+
+def _parse_channels(ctx: _Ctx, raw: Any) -> ChannelSpec:
+    if raw is None:
+        return ChannelSpec()
+    raw = ctx.mapping(raw, "channels", CHANNEL_KEYS)
+    tuples = {}
+    tuples_raw = raw.get("tuples") or {}
+    if not isinstance(tuples_raw, dict):
+        raise ctx.error(
+            "channels.tuples", f"expected a mapping of module name to channel tuples, got {_kind(tuples_raw)}"
+        )
+    for name, dim in ((str(k), v) for k, v in tuples_raw.items()):
+        if not MODULE_NAME.match(name):
+            raise ctx.error(f"channels.tuples.{name}", "not a module name; write stage and letter, like 4a")
+        tuples[name] = parse_dim(ctx, dim, f"channels.tuples.{name}", _channel_tuple(ctx))
+    multiplier = None
+    if "multiplier" in raw:
+        multiplier = parse_dim(ctx, raw["multiplier"], "channels.multiplier", _positive_number(ctx))
+    scope = _enum(ctx, SCOPES)(raw.get("scope", "module"), "channels.scope")
+    per_branch = _boolean(ctx)(raw.get("per_branch", False), "channels.per_branch")
+    branches = raw.get("branches", list(MULTIPLIED))
+    if not isinstance(branches, list) or not branches:
+        raise ctx.error("channels.branches", f"expected a non-empty list among {', '.join(MULTIPLIED)}")
+    for i, b in enumerate(branches):
+        _enum(ctx, MULTIPLIED)(b, f"channels.branches[{i}]")
+    round_to = _positive_int(ctx, "channels are rounded to multiples of it")(
+        raw.get("round_to", 1), "channels.round_to"
+    )
+    return ChannelSpec(tuples, multiplier, scope, per_branch, tuple(branches), round_to)
+
+
+def parse_space(data: Any, source: str) -> SearchSpace:
+    """Validate a parsed YAML document into a `SearchSpace`."""
+    ctx = _Ctx(source)
+    data = ctx.mapping(data, "", TOP_KEYS)
+    for key in ("name", "base"):
+        if key not in data:
+            raise ctx.error(key, f"missing; add `{key}:` (see `inas space show googlenet_depth` for an example)")
+    name = data["name"]
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ctx.error("name", f"must be a word of letters, digits, '_', '-' or '.', got {name!r}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ctx.error("description", "must be text")
+    base = parse_dim(ctx, data["base"], "base", _preset(ctx))
+    if base.kind in ("int", "float"):
+        raise ctx.error("base", "must be a preset name or {choices: [preset, ...]}")
+    num_classes = data.get("num_classes")
+    if num_classes is not None:
+        _positive_int(ctx, "a classifier needs classes")(num_classes, "num_classes")
+    input_size = data.get("input_size")
+    if input_size is not None:
+        _positive_int(ctx, "an image is at least 1x1")(input_size, "input_size")
+
+    depth_raw = data.get("depth") or {}
+    if not isinstance(depth_raw, dict):
+        raise ctx.error(
+            "depth",
+            f"expected a mapping of stage number to module count, like {{4: {{low: 2, high: 7}}}}, got {_kind(depth_raw)}",
+        )
+    depth = {
+        _stage_index(ctx, k, f"depth.{k}"): parse_dim(
+            ctx, v, f"depth.{k}", _positive_int(ctx, "a stage needs at least one module")
+        )
+        for k, v in depth_raw.items()
+    }
+    channels = _parse_channels(ctx, data.get("channels"))
+
+    block_checks = {
+        "kind": _enum(ctx, BLOCK_KINDS),
+        "kernel5": _enum(ctx, KERNEL5),
+        "norm": _enum(ctx, NORMS),
+        "factorized": _boolean(ctx),
+        "residual": _boolean(ctx),
+    }
+    block_raw = ctx.mapping(data.get("block") or {}, "block", tuple(block_checks))
+    block = {k: parse_dim(ctx, v, f"block.{k}", block_checks[k]) for k, v in block_raw.items()}
+    head_raw = ctx.mapping(data.get("head") or {}, "head", ("dropout",))
+    head = {k: parse_dim(ctx, v, f"head.{k}", _fraction(ctx)) for k, v in head_raw.items()}
+    aux = parse_dim(ctx, data["aux_heads"], "aux_heads", _module_names(ctx)) if "aux_heads" in data else None
+    if aux is not None and aux.kind in ("int", "float"):
+        raise ctx.error("aux_heads", "must be a list of module names or {choices: [[...], ...]}")
+
+    recipe_raw = ctx.mapping(data.get("recipe") or {}, "recipe", TrainRecipe.fields())
+    recipe = {k: parse_dim(ctx, v, f"recipe.{k}", _recipe_check(ctx, k)) for k, v in recipe_raw.items()}
+
+    space = SearchSpace(
+        name=name,
+        description=description.strip(),
+        source=source,
+        base=base,
+        depth=depth,
+        channels=channels,
+        block=block,
+        head=head,
+        aux_heads=aux,
+        recipe=recipe,
+        num_classes=num_classes,
+        input_size=input_size,
+    )
+    _check_candidates(ctx, space)
+    return space
+
+
+def _recipe_check(ctx: _Ctx, key: str):
+    """Check a recipe value by trying it on the default recipe."""
+
+    def check(v: Any, path: str) -> Any:
+        try:
+            validate_recipe(dataclasses.replace(TrainRecipe(), **{key: v}), "recipe")
+        except ConfigError:
+            default = getattr(TrainRecipe(), key)
+            raise ctx.error(
+                path, f"invalid value {v!r} for the recipe's {key} (default {default!r}); see `inas space show`"
+            ) from None
+        return v
+
+    return check
+
+
+def _check_candidates(ctx: _Ctx, space: SearchSpace) -> None:
+    """Check what the dimensions can reach: stage and module names exist, and inputs never vanish."""
+    for base_name in space.base.values():
+        cfg = get_preset(base_name)
+        n_stages = len(cfg.stages)
+        for stage in space.depth:
+            if stage >= n_stages:
+                raise ctx.error(
+                    f"depth.{stage + 3}", f"base {base_name} has stages 3..{n_stages + 2}; remove this stage"
+                )
+        for name in space.channels.tuples:
+            stage = int(name[0]) - 3
+            if stage >= n_stages:
+                raise ctx.error(f"channels.tuples.{name}", f"base {base_name} has no stage {name[0]}")
+        size = space.input_size or cfg.input_size
+        probe = dataclasses.replace(cfg, input_size=size)
+        if min(spatial_sizes(probe, size)) < 1:
+            raise ctx.error(
+                "input_size", f"an input of {size}x{size} shrinks below 1x1 in {base_name}; raise input_size"
+            )
+        aux_choices = space.aux_heads.values() if space.aux_heads else [()]
+        for choice in aux_choices:
+            for name in choice:
+                stage = int(name[0]) - 3
+                if stage >= n_stages:
+                    raise ctx.error("aux_heads", f"module {name}: base {base_name} has no stage {name[0]}")
+            heads = aux_heads_at(choice, probe.depths)
+            try:
+                validate(dataclasses.replace(probe, aux_heads=heads), f"base {base_name}")
+            except ConfigError as e:
+                raise ctx.error("aux_heads", f"{'+'.join(choice)}: {e}") from None
+
+
+def load_space_file(path: str | Path) -> SearchSpace:
+    path = Path(path)
+    if not path.is_file():
+        raise SpaceError(
+            f"{path}: no such file; give a built-in space name (`inas space list`) or a path to a .yaml file"
+        )
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpaceError(f"{path}: not valid YAML{where} ({getattr(e, 'problem', e)}); fix the syntax") from None
+    except UnicodeDecodeError:
+        raise SpaceError(f"{path}: not a text file; a search space is a YAML file") from None
+    return parse_space(data, str(path))

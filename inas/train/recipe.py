@@ -1,0 +1,70 @@
+"""`TrainRecipe`: how a candidate is trained, kept apart from what it is (`ArchConfig`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from inas.errors import ConfigError
+
+OPTIMIZERS = ("sgd", "adamw", "adadelta")
+SCHEDULES = ("onecycle", "cosine", "step")
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """Training hyper-parameters. The seed trains with Adadelta lr 1.0, StepLR gamma 0.7, batch 64."""
+
+    optimizer: str = "sgd"  # SGD with Nesterov momentum
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "onecycle"
+    step_gamma: float = 0.7  # the "step" schedule multiplies lr by this every epoch
+    epochs: int = 14
+    batch_size: int = 512
+    label_smoothing: float = 0.0
+    mixed_precision: bool = True  # bf16 autocast where the device supports it
+    seed: int = 0
+
+    @classmethod
+    def fields(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def with_overrides(self, values: dict[str, Any], where: str = "recipe") -> TrainRecipe:
+        """A copy with `values` applied, each checked like the field it replaces."""
+        for key in values:
+            if key not in self.fields():
+                raise ConfigError(f"{where}.{key}: unknown recipe value; valid keys are {', '.join(self.fields())}")
+        return validate_recipe(dataclasses.replace(self, **values), where)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def validate_recipe(r: TrainRecipe, where: str = "recipe") -> TrainRecipe:
+    def bad(name: str, expected: str) -> ConfigError:
+        return ConfigError(f"{where}.{name}: must be {expected}, got {getattr(r, name)!r}")
+
+    if r.optimizer not in OPTIMIZERS:
+        raise bad("optimizer", f"one of {', '.join(OPTIMIZERS)}")
+    if r.schedule not in SCHEDULES:
+        raise bad("schedule", f"one of {', '.join(SCHEDULES)}")
+    for name in ("lr", "step_gamma"):
+        v = getattr(r, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            raise bad(name, "a positive number")
+    for name in ("momentum", "weight_decay", "label_smoothing"):
+        v = getattr(r, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (name == "label_smoothing" and v >= 1):
+            raise bad(name, "a number >= 0" + (" and < 1" if name == "label_smoothing" else ""))
+    for name in ("epochs", "batch_size"):
+        v = getattr(r, name)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise bad(name, "a positive integer")
+    if not isinstance(r.mixed_precision, bool):
+        raise bad("mixed_precision", "true or false")
+    if isinstance(r.seed, bool) or not isinstance(r.seed, int):
+        raise bad("seed", "an integer")
+    return r
