@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -261,13 +260,18 @@ def main() -> None:
     """Console entry point: usage errors, like library errors, become one line and exit code 2."""
     try:
         rv = app(standalone_mode=False)
-    except click.exceptions.UsageError as e:
-        hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx else ""
-        typer.echo(f"error: {e.format_message()}{hint}", err=True)
-        sys.exit(2)
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(130)
+    except Exception as e:
+        # Click's usage errors (Typer vendors Click in recent versions, so match by shape, not class).
+        if not (hasattr(e, "format_message") and hasattr(e, "exit_code")):
+            raise
+        if e.format_message():  # empty after `no_args_is_help` has shown the help
+            ctx = getattr(e, "ctx", None)
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            typer.echo(f"error: {e.format_message()}{hint}", err=True)
+        sys.exit(2)
     sys.exit(rv if isinstance(rv, int) else 0)  # click hands back the code of a typer.Exit
 
 

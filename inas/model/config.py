@@ -120,8 +120,8 @@ class ArchConfig:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         for stage in d["stages"]:
-            stage["modules"] = [list(InceptionCfg(**m).as_tuple()) for m in stage["modules"]]
-        return d
+            stage["modules"] = [InceptionCfg(**m).as_tuple() for m in stage["modules"]]
+        return json.loads(json.dumps(d))  # plain lists, as JSON gives them back
 
     def to_json(self, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
@@ -348,13 +348,13 @@ def parse_module(value: Any, where: str) -> InceptionCfg:
 def _arch_from_dict(data: Any, where: str) -> ArchConfig:
     data = _check_keys(data, ArchConfig, where, required=("stem", "stages"))
     stages_raw = data["stages"]
-    if not isinstance(stages_raw, list):
+    if not isinstance(stages_raw, (list, tuple)):
         raise ConfigError(f"{where}.stages: expected a list of stages, got {type(stages_raw).__name__}")
     stages = []
     for i, s in enumerate(stages_raw):
         at = f"{where}.stages[{i}]"
         _check_keys(s, StageCfg, at, required=("modules",))
-        if not isinstance(s["modules"], list):
+        if not isinstance(s["modules"], (list, tuple)):
             raise ConfigError(f"{at}.modules: expected a list of channel tuples")
         mods = tuple(parse_module(m, f"{at}.modules[{j}]") for j, m in enumerate(s["modules"]))
         down = s.get("downsample", True)
@@ -366,7 +366,7 @@ def _arch_from_dict(data: Any, where: str) -> ArchConfig:
     )
     head = HeadCfg(**_typed(_check_keys(data.get("head", {}), HeadCfg, f"{where}.head"), HeadCfg, f"{where}.head"))
     aux_raw = data.get("aux_heads", [])
-    if not isinstance(aux_raw, list):
+    if not isinstance(aux_raw, (list, tuple)):
         raise ConfigError(f"{where}.aux_heads: expected a list, got {type(aux_raw).__name__}")
     aux = []
     for k, a in enumerate(aux_raw):

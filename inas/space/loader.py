@@ -353,6 +353,20 @@ def _recipe_check(ctx: _Ctx, key: str):
     return check
 
 
+def _check_module(ctx: _Ctx, space: SearchSpace, base_name: str, name: str, path: str) -> None:
+    """A module name in the file must exist in some candidate of the space."""
+    cfg = get_preset(base_name)
+    stage, index = int(name[0]) - 3, ord(name[1]) - ord("a")
+    if stage >= len(cfg.stages):
+        raise ctx.error(path, f"module {name}: base {base_name} has no stage {name[0]}")
+    deepest = max(space.depth[stage].values()) if stage in space.depth else len(cfg.stages[stage].modules)
+    if index >= deepest:
+        last = chr(ord("a") + deepest - 1)
+        raise ctx.error(
+            path, f"module {name}: stage {name[0]} has at most {deepest} modules here ({name[0]}a..{name[0]}{last})"
+        )
+
+
 def _check_candidates(ctx: _Ctx, space: SearchSpace) -> None:
     """Check what the dimensions can reach: stage and module names exist, and inputs never vanish."""
     for base_name in space.base.values():
@@ -363,10 +377,12 @@ def _check_candidates(ctx: _Ctx, space: SearchSpace) -> None:
                 raise ctx.error(
                     f"depth.{stage + 3}", f"base {base_name} has stages 3..{n_stages + 2}; remove this stage"
                 )
+
         for name in space.channels.tuples:
-            stage = int(name[0]) - 3
-            if stage >= n_stages:
-                raise ctx.error(f"channels.tuples.{name}", f"base {base_name} has no stage {name[0]}")
+            _check_module(ctx, space, base_name, name, f"channels.tuples.{name}")
+        for choice in space.aux_heads.values() if space.aux_heads else []:
+            for name in choice:
+                _check_module(ctx, space, base_name, name, "aux_heads")
         size = space.input_size or cfg.input_size
         probe = dataclasses.replace(cfg, input_size=size)
         if min(spatial_sizes(probe, size)) < 1:
@@ -375,10 +391,6 @@ def _check_candidates(ctx: _Ctx, space: SearchSpace) -> None:
             )
         aux_choices = space.aux_heads.values() if space.aux_heads else [()]
         for choice in aux_choices:
-            for name in choice:
-                stage = int(name[0]) - 3
-                if stage >= n_stages:
-                    raise ctx.error("aux_heads", f"module {name}: base {base_name} has no stage {name[0]}")
             heads = aux_heads_at(choice, probe.depths)
             try:
                 validate(dataclasses.replace(probe, aux_heads=heads), f"base {base_name}")

@@ -176,7 +176,7 @@ def count_points(space: SearchSpace) -> float:
     flat = math.prod(d.size() for d in [*space.block.values(), *space.head.values(), *space.recipe.values()])
     if space.aux_heads is not None:
         flat *= space.aux_heads.size()
-    total = 0.0
+    total: float = 0  # exact integer arithmetic unless a float range makes it inf
     for base_name in space.base.values():
         base = get_preset(base_name)
         count = per if scope == "network" else 1

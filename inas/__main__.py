@@ -1,0 +1,3 @@
+from inas.cli import main
+
+main()
