@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from inas.errors import InputTooSmallError
-from inas.model import BlockOptions, InceptionCfg, count_macs, get_preset, measure
+from inas.model import BlockOptions, InceptionCfg, build, count_macs, get_preset, measure
 from inas.model.blocks import Inception, conv_unit
 
 
@@ -66,3 +66,13 @@ def test_measure_at_other_sizes():
     assert stats.macs == 4 * measure(get_preset("seed/googlenet", 10)).macs - 4 * 1024 * 10 + 1024 * 10
     with pytest.raises(InputTooSmallError, match="--input-size 64 is below this network's minimum of 65"):
         measure(get_preset("paper/googlenet"), input_size=64)
+
+
+@pytest.mark.parametrize("name", ["seed/googlenet", "d2l/googlenet-bn", "seed/naive"])
+def test_macs_equal_a_real_forward_with_batchnorm(name):
+    # measure() counts on a BatchNorm-free twin for speed; the count must equal the real network's.
+    cfg = get_preset(name, 10)
+    model = build(cfg).eval()
+    with torch.no_grad():
+        real = count_macs(model, torch.randn(1, cfg.in_channels, cfg.input_size, cfg.input_size))
+    assert measure(cfg).macs == real

@@ -8,8 +8,7 @@ from inas.model.measure import build_meta
 from inas.model.presets import PRESETS, preset_of
 from inas.space import count_points, dimensions, load_space, sample, sample_many
 from inas.space.loader import parse_space
-from inas.space.registry import list_spaces
-from tests.space.test_loader import BUILTIN
+from tests.space.test_registry import BUILTIN
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -117,7 +116,3 @@ def test_explicit_tuples():
     arch = sample(space, optuna.trial.FixedTrial({"channels.3a.tuple": "16+16+16+16+16+16"})).arch
     assert arch.stages[0].modules[0].as_tuple() == (16,) * 6
     assert count_points(space) == 2
-
-
-def test_every_builtin_has_a_test():
-    assert list_spaces() == BUILTIN

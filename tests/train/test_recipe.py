@@ -1,0 +1,27 @@
+import pytest
+
+from inas.errors import ConfigError
+from inas.train import TrainRecipe
+
+
+def test_defaults_are_valid_and_overridable():
+    r = TrainRecipe().with_overrides({"lr": 0.05, "label_smoothing": 0.1})
+    assert (r.lr, r.label_smoothing, r.optimizer) == (0.05, 0.1, "sgd")
+    assert TrainRecipe.fields()[0] == "optimizer"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"lrate": 0.1}, r"recipe\.lrate: unknown recipe value; valid keys are optimizer, lr"),
+        ({"optimizer": "adam"}, r"recipe\.optimizer: must be one of sgd, adamw, adadelta"),
+        ({"lr": 0}, r"recipe\.lr: must be a positive number"),
+        ({"label_smoothing": 1.0}, r"recipe\.label_smoothing: must be a number >= 0 and < 1"),
+        ({"epochs": 0}, r"recipe\.epochs: must be a positive integer"),
+        ({"batch_size": 64.0}, r"recipe\.batch_size: must be a positive integer"),
+        ({"mixed_precision": "yes"}, r"recipe\.mixed_precision: must be true or false"),
+    ],
+)
+def test_bad_values_name_the_field(values, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainRecipe().with_overrides(values)
