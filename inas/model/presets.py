@@ -79,6 +79,20 @@ def _seed(stages: tuple[tuple[str, ...], ...], **block) -> ArchConfig:
 
 _D2L_STAGES = stages_of(*GOOGLENET_STAGES, first_downsample=False)
 
+
+def _d2l(norm: str) -> ArchConfig:
+    """d2l's GoogLeNet: 1x96x96 Fashion-MNIST, real 5x5 branch, no dropout."""
+    return ArchConfig(
+        stem="d2l",
+        stages=_D2L_STAGES,
+        block=BlockOptions(kernel5="5x5", norm=norm),
+        head=HeadCfg(dropout=0.0),
+        in_channels=1,
+        num_classes=10,
+        input_size=96,
+    )
+
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
@@ -134,30 +148,14 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "d2l/googlenet",
             "d2l GoogLeNet: 1x96x96 input, 7x7/2 stem, real 5x5 branch, no BatchNorm",
-            ArchConfig(
-                stem="d2l",
-                stages=_D2L_STAGES,
-                block=BlockOptions(kernel5="5x5", norm="none"),
-                head=HeadCfg(dropout=0.0),
-                in_channels=1,
-                num_classes=10,
-                input_size=96,
-            ),
+            _d2l(norm="none"),
             {10: 5_977_530},
             "seed 003",
         ),
         Preset(
             "d2l/googlenet-bn",
             "d2l GoogLeNet with BatchNorm in the stem and after each branch's last conv (seed 001 exercise)",
-            ArchConfig(
-                stem="d2l",
-                stages=_D2L_STAGES,
-                block=BlockOptions(kernel5="5x5", norm="branch_end"),
-                head=HeadCfg(dropout=0.0),
-                in_channels=1,
-                num_classes=10,
-                input_size=96,
-            ),
+            _d2l(norm="branch_end"),
             {10: 5_989_146},
             "seed 001",
         ),

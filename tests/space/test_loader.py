@@ -119,15 +119,3 @@ def test_bad_space_names_file_key_and_fix(tmp_path, text, message):
         load_space(path)
     assert str(err.value).startswith(path), "the message names the file first"
     assert "\n" not in str(err.value)
-
-
-def test_unknown_name_lists_the_builtins():
-    with pytest.raises(
-        SpaceError, match="unknown search space 'googlenet_dept'; choose one of googlenet_channels, googlenet_depth"
-    ):
-        load_space("googlenet_dept")
-
-
-def test_missing_file():
-    with pytest.raises(SpaceError, match="no such file"):
-        load_space("nowhere/space.yaml")
