@@ -232,11 +232,8 @@ def model_summary(
 ) -> None:
     """Parameters, MACs (per module too), output shape and smallest accepted input of a network."""
     from inas.model.measure import measure
-    from inas.model.presets import get_preset
 
-    if (preset is None) == (config is None):
-        raise fail("give exactly one of --preset NAME or --config FILE.json")
-    cfg = get_preset(preset) if preset is not None else _read_config(config)  # type: ignore[arg-type]
+    cfg = _load_arch(preset, config)
     if classes is not None:
         cfg = cfg.with_classes(classes)
     stats = measure(cfg, input_size)
@@ -254,6 +251,129 @@ def model_summary(
     for m in stats.modules:
         table.add_row(m.name, f"{m.params:,}", f"{m.macs:,}", "x".join(map(str, m.output_shape[1:])))
     out.print(table)
+
+
+# -- inas train ------------------------------------------------------------------------------
+
+
+def _load_arch(preset: str | None, config: Path | None):
+    from inas.model.presets import get_preset
+
+    if (preset is None) == (config is None):
+        raise fail("give exactly one of --preset NAME or --config FILE.json")
+    return get_preset(preset) if preset is not None else _read_config(config)  # type: ignore[arg-type]
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+@app.command("train")
+@user_errors
+def train_command(
+    preset: Annotated[str | None, typer.Option("--preset", help="A preset name (see `inas model list`).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="A JSON architecture config.")] = None,
+    dataset: Annotated[
+        str, typer.Option("--dataset", help="cifar10, cifar100, fashion-mnist, mnist, imagefolder:PATH, synthetic[:N].")
+    ] = "cifar10",
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Folder holding (or to download) the dataset.")
+    ] = None,
+    recipe_name: Annotated[
+        str, typer.Option("--recipe", help="inas (fast pipeline) or seed (the seed's training).")
+    ] = "inas",
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1)] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
+    lr: Annotated[float | None, typer.Option("--lr", min=0.0)] = None,
+    optimizer: Annotated[str | None, typer.Option("--optimizer", help="sgd, adamw or adadelta.")] = None,
+    schedule: Annotated[str | None, typer.Option("--schedule", help="onecycle, cosine or step.")] = None,
+    weight_decay: Annotated[float | None, typer.Option("--weight-decay", min=0.0)] = None,
+    label_smoothing: Annotated[float | None, typer.Option("--label-smoothing", min=0.0)] = None,
+    augment: Annotated[str | None, typer.Option("--augment", help="crop_flip, flip or none.")] = None,
+    image_size: Annotated[int | None, typer.Option("--image-size", min=1, help="Train at this side.")] = None,
+    val_fraction: Annotated[float | None, typer.Option("--val-fraction", min=0.0, help="Held out to validate.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    save: Annotated[Path | None, typer.Option("--save", help="Write a checkpoint folder here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train one network and report validation (per epoch) and test errors."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from inas.data import load_dataset
+    from inas.train import TrainRecipe, pick_device, train
+    from inas.train.checkpoint import save_checkpoint
+
+    if recipe_name not in ("inas", "seed"):
+        raise fail(f"--recipe {recipe_name!r}: choose inas or seed")
+    arch = _load_arch(preset, config)
+    base = TrainRecipe.seed_recipe() if recipe_name == "seed" else TrainRecipe()
+    overrides = {
+        k: v
+        for k, v in dict(
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            schedule=schedule,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
+            augment=augment,
+            image_size=image_size,
+            val_fraction=val_fraction,
+            seed=seed,
+        ).items()
+        if v is not None
+    }
+    recipe = base.with_overrides(overrides, where="option")
+    if save is not None and save.exists() and any(save.iterdir()):
+        raise fail(f"--save {save}: the folder exists and is not empty; choose a new folder")
+    torch_device = pick_device(device)
+    data = load_dataset(dataset, data_dir)
+    arch = arch.with_classes(data.num_classes)
+
+    progress = Progress(
+        TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=as_json,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task("train", total=None, epoch=1, epochs=recipe.epochs, status="")
+
+        def on_batch(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        def on_epoch(m) -> bool:
+            status = f"loss {m.train_loss:.3f}  val top-1 err {_pct(m.val_top1)}  {m.images_per_second:,.0f} img/s"
+            progress.update(task, epoch=min(m.epoch + 1, recipe.epochs), status=status)
+            if not as_json:
+                progress.console.print(f"epoch {m.epoch}: {status}")
+            return True
+
+        model, result = train(arch, recipe, data, device=torch_device, on_epoch=on_epoch, on_batch=on_batch)
+    if save is not None:
+        save_checkpoint(save, model, arch, recipe, data, result)
+    summary = {"status": result.status, "dataset": data.name, "arch_hash": arch.hash(), **result.to_dict()}
+    summary["recipe"] = recipe.to_dict()
+    if as_json:
+        print_json(summary)
+    else:
+        out.print(
+            f"[bold]{result.status}[/bold]  {data.name}  {result.params:,} params  on {result.device}\n"
+            f"validation top-1 / top-5 error {_pct(result.val_top1)} / {_pct(result.val_top5)}   "
+            f"test {_pct(result.test_top1)} / {_pct(result.test_top5)}\n"
+            f"training {result.train_seconds:.1f} s ({result.images_per_second:,.0f} img/s), "
+            f"evaluation {result.eval_seconds:.1f} s" + (f"\n{result.message}" if result.message else "")
+        )
+        if save is not None:
+            out.print(f"checkpoint: {save}")
+    if result.status == "nan":
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -31,6 +31,10 @@ class InputTooSmallError(InasError, ValueError):
     """An input image smaller than the network accepts."""
 
 
+class DataError(InasError):
+    """A dataset that cannot be found, downloaded or read."""
+
+
 def unknown_name(kind: str, name: str, valid: list[str] | tuple[str, ...]) -> UnknownNameError:
     """Error for a registry miss that lists what would have worked."""
     return UnknownNameError(f"unknown {kind} {name!r}; choose one of: {', '.join(valid)}")

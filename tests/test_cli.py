@@ -124,3 +124,60 @@ def test_subprocess_exit_codes(tmp_path):
         assert message in proc.stderr
         assert "Traceback" not in proc.stderr
         assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+TINY_ARCH = {
+    "stem": "cifar",
+    "stages": [{"modules": [[8, 8, 8, 4, 8, 8]], "downsample": False}, {"modules": [[8, 8, 8, 4, 8, 8]]}],
+    "input_size": 12,
+}
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(TINY_ARCH))
+    return path
+
+
+def test_train_json_and_checkpoint(tmp_path, tiny_config):
+    ckpt = tmp_path / "ckpt"
+    args = ["train", "--config", str(tiny_config), "--dataset", "synthetic:100", "--epochs", "2", "--batch-size", "16"]
+    result = run(*args, "--save", str(ckpt), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "ok" and len(summary["epochs"]) == 2
+    assert summary["recipe"]["epochs"] == 2 and summary["recipe"]["batch_size"] == 16
+    assert {"val_top1", "val_top5", "test_top1", "test_top5", "images_per_second", "train_seconds"} <= set(summary)
+    assert sorted(p.name for p in ckpt.iterdir()) == ["config.json", "metrics.json", "model.pt"]
+    meta = json.loads((ckpt / "config.json").read_text())
+    assert meta["arch"]["num_classes"] == 10 and meta["dataset"] == "synthetic:100"
+    again = run(*args, "--save", str(ckpt))
+    assert again.exit_code == 2 and "exists and is not empty" in again.stderr
+
+
+def test_train_table_output(tiny_config):
+    result = run(
+        "train", "--config", str(tiny_config), "--dataset", "synthetic:50", "--epochs", "1", "--batch-size", "16"
+    )
+    assert result.exit_code == 0, result.output
+    assert "validation top-1 / top-5 error" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dataset", "cifar11"], "unknown dataset 'cifar11'"),
+        (["--dataset", "synthetic:x"], "synthetic:2000"),
+        (["--optimizer", "adam"], "option.optimizer: must be one of sgd, adamw, adadelta"),
+        (["--recipe", "fast"], "--recipe 'fast': choose inas or seed"),
+        (["--device", "cuda:3"], "no CUDA device is available here; use --device cpu"),
+        (["--dataset", "imagefolder:/nonexistent"], "no such folder"),
+    ],
+)
+def test_train_bad_input(tiny_config, args, message):
+    if "cuda" in " ".join(args) and __import__("torch").cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = run("train", "--config", str(tiny_config), *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and result.stderr.count("\n") == 1

@@ -1,5 +1,7 @@
-"""Training recipes (the training loop itself arrives with issue [2/6])."""
+"""Training: the recipe, the loop and its metrics."""
 
+from inas.train.loop import evaluate, pick_device, train
+from inas.train.metrics import EpochMetrics, TrainResult, topk_correct
 from inas.train.recipe import TrainRecipe
 
-__all__ = ["TrainRecipe"]
+__all__ = ["EpochMetrics", "TrainRecipe", "TrainResult", "evaluate", "pick_device", "topk_correct", "train"]

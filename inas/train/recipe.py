@@ -10,6 +10,7 @@ from inas.errors import ConfigError
 
 OPTIMIZERS = ("sgd", "adamw", "adadelta")
 SCHEDULES = ("onecycle", "cosine", "step")
+AUGMENTS = ("crop_flip", "flip", "none")
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,26 @@ class TrainRecipe:
     epochs: int = 14
     batch_size: int = 512
     label_smoothing: float = 0.0
-    mixed_precision: bool = True  # bf16 autocast where the device supports it
+    augment: str = "crop_flip"  # random crop (zero padding of 1/8 of the side) and horizontal flip
+    image_size: int = 0  # train and evaluate at this side; 0: the network's input_size
+    val_fraction: float = 0.1  # of the training set, held out (stratified, by `seed`) to select on
+    mixed_precision: bool = True  # bf16 autocast on CUDA (the CPU runs fp32)
     seed: int = 0
+
+    @classmethod
+    def seed_recipe(cls) -> TrainRecipe:
+        """The seed's training: Adadelta lr 1.0, StepLR gamma 0.7 a epoch, batch 64, flip only, fp32."""
+        return cls(
+            optimizer="adadelta",
+            lr=1.0,
+            weight_decay=0.0,
+            schedule="step",
+            step_gamma=0.7,
+            epochs=14,
+            batch_size=64,
+            augment="flip",
+            mixed_precision=False,
+        )
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:
@@ -51,14 +70,19 @@ def validate_recipe(r: TrainRecipe, where: str = "recipe") -> TrainRecipe:
         raise bad("optimizer", f"one of {', '.join(OPTIMIZERS)}")
     if r.schedule not in SCHEDULES:
         raise bad("schedule", f"one of {', '.join(SCHEDULES)}")
+    if r.augment not in AUGMENTS:
+        raise bad("augment", f"one of {', '.join(AUGMENTS)}")
     for name in ("lr", "step_gamma"):
         v = getattr(r, name)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
             raise bad(name, "a positive number")
-    for name in ("momentum", "weight_decay", "label_smoothing"):
+    for name in ("momentum", "weight_decay", "label_smoothing", "val_fraction"):
         v = getattr(r, name)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (name == "label_smoothing" and v >= 1):
-            raise bad(name, "a number >= 0" + (" and < 1" if name == "label_smoothing" else ""))
+        below_one = name in ("label_smoothing", "val_fraction")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (below_one and v >= 1):
+            raise bad(name, "a number >= 0" + (" and < 1" if below_one else ""))
+    if isinstance(r.image_size, bool) or not isinstance(r.image_size, int) or r.image_size < 0:
+        raise bad("image_size", "a whole number >= 0 (0: the network's input size)")
     for name in ("epochs", "batch_size"):
         v = getattr(r, name)
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:

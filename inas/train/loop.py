@@ -1,0 +1,187 @@
+"""Train one candidate: the engine under `inas train`, every search trial and every export.
+
+On CUDA: data on the device, bf16 autocast, channels_last. On the CPU the same code runs in fp32
+(for tests and smoke runs). Validation error is computed every epoch on a split held out of the
+training set; the test set is evaluated once at the end, and only when asked.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+
+import torch
+import torch.nn.functional as F
+
+from inas.data.datasets import ImageData, stratified_split
+from inas.data.loader import DeviceLoader
+from inas.errors import ConfigError
+from inas.model.config import ArchConfig
+from inas.model.network import GoogLeNet, build, count_params
+from inas.train.metrics import EpochMetrics, TrainResult, topk_correct
+from inas.train.recipe import TrainRecipe, validate_recipe
+
+EpochCallback = Callable[[EpochMetrics], bool]  # return False to stop training
+BatchCallback = Callable[[int, int], None]  # (batch done, batches in the epoch)
+EVAL_BATCH = 1024
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name}: no CUDA device is available here; use --device cpu")
+    return torch.device(name)
+
+
+def make_optimizer(model: torch.nn.Module, r: TrainRecipe) -> torch.optim.Optimizer:
+    if r.optimizer == "sgd":
+        return torch.optim.SGD(
+            model.parameters(), lr=r.lr, momentum=r.momentum, nesterov=r.momentum > 0, weight_decay=r.weight_decay
+        )
+    if r.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=r.lr, weight_decay=r.weight_decay)
+    return torch.optim.Adadelta(model.parameters(), lr=r.lr, weight_decay=r.weight_decay)
+
+
+def make_schedule(opt: torch.optim.Optimizer, r: TrainRecipe, steps_per_epoch: int):
+    """(scheduler, steps it per batch?)"""
+    total = r.epochs * steps_per_epoch
+    if r.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r.lr, total_steps=total, pct_start=0.25), True
+    if r.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total), True
+    return torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=r.step_gamma), False
+
+
+def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torch.device):
+    """(train loader, validation loader or None, test loader), sharing the dataset's statistics."""
+    if data.channels != arch.in_channels:
+        raise ConfigError(
+            f"{data.name} has {data.channels}-channel images but the network takes {arch.in_channels}; "
+            "choose a preset or config made for this dataset"
+        )
+    mean, std = data.mean_std()
+    size = r.image_size or arch.input_size
+    common = dict(mean=mean, std=std, device=device, size=size, channels_last=device.type == "cuda")
+    train_x, train_y, val = data.train_x, data.train_y, None
+    if r.val_fraction > 0:
+        val_idx, train_idx = stratified_split(data.train_y, r.val_fraction, r.seed)
+        train_x, train_y = data.train_x[train_idx], data.train_y[train_idx]
+        val = DeviceLoader(data.train_x[val_idx], data.train_y[val_idx], batch_size=EVAL_BATCH, **common)
+    batch = min(r.batch_size, len(train_y))
+    train = DeviceLoader(
+        train_x, train_y, batch_size=batch, augment=r.augment, shuffle=True, drop_last=True, seed=r.seed, **common
+    )
+    test = DeviceLoader(data.test_x, data.test_y, batch_size=EVAL_BATCH, **common)
+    return train, val, test
+
+
+def evaluate(model: torch.nn.Module, loader: DeviceLoader, autocast) -> tuple[float, float]:
+    """(top-1 error, top-5 error) over a loader."""
+    if len(loader.labels) == 0:
+        raise ConfigError("the evaluation set is empty; use more data or a larger --val-fraction")
+    model.eval()
+    correct1 = correct5 = 0
+    with torch.no_grad(), autocast():
+        for x, y in loader:
+            c1, c5 = topk_correct(model(x), y)
+            correct1, correct5 = correct1 + c1, correct5 + c5
+    n = len(loader.labels)
+    return 1 - correct1 / n, 1 - correct5 / n
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train(
+    arch: ArchConfig,
+    recipe: TrainRecipe,
+    data: ImageData,
+    *,
+    device: torch.device | str = "auto",
+    evaluate_test: bool = True,
+    on_epoch: EpochCallback | None = None,
+    on_batch: BatchCallback | None = None,
+) -> tuple[GoogLeNet, TrainResult]:
+    """Train `arch` on `data` with `recipe`; return the trained network and what happened."""
+    validate_recipe(recipe)
+    device = pick_device(device) if isinstance(device, str) else device
+    if arch.num_classes != data.num_classes:
+        arch = arch.with_classes(data.num_classes)
+    torch.manual_seed(recipe.seed)
+    model = build(arch).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+        torch.cuda.reset_peak_memory_stats(device)
+    train_loader, val_loader, test_loader = data_loaders(data, arch, recipe, device)
+    use_amp = recipe.mixed_precision and device.type == "cuda"
+
+    def autocast():
+        return torch.autocast(device.type, dtype=torch.bfloat16) if use_amp else nullcontext()
+
+    opt = make_optimizer(model, recipe)
+    sched, per_batch = make_schedule(opt, recipe, len(train_loader))
+    result = TrainResult(device=_device_name(device), params=count_params(model))
+    images = 0
+    for epoch in range(1, recipe.epochs + 1):
+        model.train()
+        train_loader.set_epoch(epoch)
+        lr = opt.param_groups[0]["lr"]
+        loss_sum = torch.zeros((), device=device)
+        _sync(device)
+        start = time.perf_counter()
+        for step, (x, y) in enumerate(train_loader):
+            with autocast():
+                logits, aux = model.forward_train(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+                for name, aux_logits in aux.items():
+                    weight = model.aux_weights[name]
+                    loss = loss + weight * F.cross_entropy(aux_logits, y, label_smoothing=recipe.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if per_batch:
+                sched.step()
+            loss_sum += loss.detach()
+            if on_batch is not None:
+                on_batch(step + 1, len(train_loader))
+        if not per_batch:
+            sched.step()
+        train_loss = float(loss_sum) / max(1, len(train_loader))  # one host sync an epoch
+        _sync(device)
+        train_s = time.perf_counter() - start
+        images += train_loader.num_images
+        result.train_seconds += train_s
+        if not math.isfinite(train_loss):
+            result.status, result.message = "nan", f"training loss became {train_loss} in epoch {epoch}"
+            break
+        start = time.perf_counter()
+        val = evaluate(model, val_loader, autocast) if val_loader is not None else (None, None)
+        eval_s = time.perf_counter() - start
+        result.eval_seconds += eval_s
+        metrics = EpochMetrics(
+            epoch, train_loss, val[0], val[1], train_loader.num_images / train_s, train_s, eval_s, lr
+        )
+        result.epochs.append(metrics)
+        if on_epoch is not None and on_epoch(metrics) is False:
+            result.status, result.message = "stopped", f"stopped after epoch {epoch}"
+            break
+    result.images_per_second = images / result.train_seconds if result.train_seconds else 0.0
+    if evaluate_test and result.status != "nan":
+        start = time.perf_counter()
+        result.test_top1, result.test_top5 = evaluate(model, test_loader, autocast)
+        result.eval_seconds += time.perf_counter() - start
+    if device.type == "cuda":
+        result.peak_memory_bytes = torch.cuda.max_memory_allocated(device)
+    return model, result
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return "cpu"

@@ -1,0 +1,100 @@
+import dataclasses
+
+import pytest
+import torch
+
+from inas.data import synthetic
+from inas.errors import ConfigError
+from inas.model import ArchConfig, AuxHeadCfg, BlockOptions, InceptionCfg, StageCfg
+from inas.train import TrainRecipe, topk_correct, train
+
+M = InceptionCfg(8, 8, 8, 4, 8, 8)
+TINY = ArchConfig(
+    stem="cifar",
+    stages=(StageCfg((M,), downsample=False), StageCfg((M,))),
+    block=BlockOptions(),
+    num_classes=10,
+    input_size=12,
+)
+FAST = TrainRecipe(epochs=2, batch_size=32, lr=0.05, image_size=12)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic(n_train=320, n_test=60, size=12)
+
+
+def test_topk_correct():
+    logits = torch.tensor([[0.1, 0.9, 0.0, 0.3, 0.2, 0.25], [0.9, 0.1, 0.2, 0.3, 0.4, 0.5]])
+    assert topk_correct(logits, torch.tensor([1, 1]), (1, 5)) == [1, 1]  # second: class 1 is last
+    assert topk_correct(logits, torch.tensor([2, 2]), (1, 5)) == [0, 1]
+    assert topk_correct(logits[:, :3], torch.tensor([2, 2]), (1, 5)) == [0, 2]  # k capped at 3 classes
+
+
+def test_learns_and_reports(data):
+    model, r = train(TINY, dataclasses.replace(FAST, epochs=4), data, device="cpu")
+    assert r.status == "ok" and len(r.epochs) == 4
+    assert r.epochs[-1].train_loss < r.epochs[0].train_loss
+    assert r.val_top1 < 0.5  # chance is 0.9
+    assert 0 <= r.test_top5 <= r.test_top1 <= 1
+    assert r.images_per_second > 0 and r.train_seconds > 0 and r.device == "cpu"
+    assert r.params == sum(p.numel() for p in model.parameters())
+
+
+def test_deterministic_on_cpu(data):
+    (m1, r1), (m2, r2) = train(TINY, FAST, data, device="cpu"), train(TINY, FAST, data, device="cpu")
+    assert [e.train_loss for e in r1.epochs] == [e.train_loss for e in r2.epochs]
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values(), strict=True))
+
+
+def test_nan_loss_stops_with_a_status(data):
+    _, r = train(TINY, dataclasses.replace(FAST, lr=1e30, epochs=3), data, device="cpu")
+    assert r.status == "nan" and "training loss became" in r.message
+    assert r.test_top1 is None
+
+
+def test_callback_can_stop(data):
+    _, r = train(TINY, dataclasses.replace(FAST, epochs=3), data, device="cpu", on_epoch=lambda m: m.epoch < 1)
+    assert r.status == "stopped" and len(r.epochs) == 1
+
+
+def test_no_validation_split(data):
+    _, r = train(TINY, dataclasses.replace(FAST, val_fraction=0.0, epochs=1), data, device="cpu", evaluate_test=False)
+    assert r.val_top1 is None and r.test_top1 is None
+
+
+def test_aux_heads_are_trained(data):
+    arch = dataclasses.replace(TINY, input_size=12, aux_heads=(AuxHeadCfg(stage=0, module=0),))
+    torch.manual_seed(FAST.seed)
+    from inas.model import build
+
+    before = build(arch).aux["inception3a"].fc2.weight.clone()
+    model, r = train(arch, dataclasses.replace(FAST, epochs=1), data, device="cpu")
+    assert r.status == "ok"
+    assert not torch.equal(model.aux["inception3a"].fc2.weight, before)
+
+
+def test_every_optimizer_and_schedule(data):
+    for opt, sched in (("sgd", "cosine"), ("adamw", "onecycle"), ("adadelta", "step")):
+        _, r = train(
+            TINY, dataclasses.replace(FAST, optimizer=opt, schedule=sched, epochs=1, lr=0.01), data, device="cpu"
+        )
+        assert r.status == "ok", (opt, sched)
+
+
+def test_seed_recipe_is_the_seeds():
+    r = TrainRecipe.seed_recipe()
+    assert (r.optimizer, r.lr, r.schedule, r.step_gamma, r.batch_size, r.epochs, r.augment) == (
+        "adadelta",
+        1.0,
+        "step",
+        0.7,
+        64,
+        14,
+        "flip",
+    )
+
+
+def test_channel_mismatch(data):
+    with pytest.raises(ConfigError, match="3-channel images but the network takes 1"):
+        train(dataclasses.replace(TINY, in_channels=1), FAST, data, device="cpu")
