@@ -66,6 +66,11 @@ def _points(n: float) -> str:
     return f"{int(n):,}" if n < 1e9 else f"{n:.2e}"
 
 
+def _json_points(n: float) -> int | None:
+    """JSON has no infinity: a space with a float range has `null` points."""
+    return None if math.isinf(n) else int(n)
+
+
 def _first_sentence(text: str) -> str:
     match = re.match(r"(.+?[.?!])(\s|$)", text)
     return match.group(1) if match else text
@@ -102,7 +107,9 @@ def space_list(as_json: JsonOpt = False) -> None:
 
     spaces = [load_space(n) for n in list_spaces()]
     if as_json:
-        print_json([{"name": s.name, "points": count_points(s), "description": s.description} for s in spaces])
+        print_json(
+            [{"name": s.name, "points": _json_points(count_points(s)), "description": s.description} for s in spaces]
+        )
         return
     table = Table("space", "points", "description", box=None)
     for s in spaces:
@@ -124,7 +131,7 @@ def space_show(space: SpaceArg, as_json: JsonOpt = False) -> None:
                 "name": s.name,
                 "source": s.source,
                 "description": s.description,
-                "points": count_points(s),
+                "points": _json_points(count_points(s)),
                 "dimensions": [
                     {"name": d.name, "kind": d.dim.kind, "values": d.dim.describe(), "condition": d.condition}
                     for d in dims
@@ -216,7 +223,10 @@ def _read_config(path: Path) -> Any:
         data = data[0]
     if isinstance(data, dict) and "arch" in data:
         data = data["arch"]  # a candidate as `inas space sample --json` prints it
-    return ArchConfig.from_dict(data, str(path))
+    try:
+        return ArchConfig.from_dict(data)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
 
 
 @model_app.command("summary")

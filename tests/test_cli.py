@@ -98,7 +98,7 @@ def test_bad_config_file(tmp_path):
     path.write_text(json.dumps({"stem": "cifar", "stages": [{"modules": [[64, 96, 128, 16, 32, 0]]}]}))
     result = run("model", "summary", "--config", str(path))
     assert result.exit_code == 2
-    assert f"{path}.stages[0].modules[0].pool_proj: must be a positive integer, got 0" in result.stderr
+    assert f"{path}: config.stages[0].modules[0].pool_proj: must be a positive integer, got 0" in result.stderr
     path.write_text("[1, 2]")
     assert "holds 2 candidates" in run("model", "summary", "--config", str(path)).stderr
 
@@ -181,3 +181,10 @@ def test_train_bad_input(tiny_config, args, message):
     result = run("train", "--config", str(tiny_config), *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_show_json_with_a_float_range(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nbase: seed/googlenet\nchannels: {multiplier: {low: 0.5, high: 1.5}, scope: network}\n")
+    shown = json.loads(run("space", "show", str(path), "--json").stdout)
+    assert shown["points"] is None

@@ -57,7 +57,7 @@ class BlockOptions:
     kernel5: str = "3x3x2"
     factorized: bool = False  # each n x n conv becomes 1 x n then n x 1 (Inception v3)
     norm: str = "all"
-    residual: bool = False  # add the input (1x1-projected where channels differ) before the last ReLU
+    residual: bool = False  # add the input (1x1-projected where channels differ) to the concatenation, then ReLU
 
 
 @dataclass(frozen=True)
@@ -141,16 +141,23 @@ class ArchConfig:
         return cls.from_dict(data, where)
 
     def canonical(self) -> ArchConfig:
-        """The same network with fields it does not use zeroed, so equal networks compare equal."""
-        if self.block.kind != "naive":
-            return self
-        stages = tuple(
-            dataclasses.replace(
-                s, modules=tuple(dataclasses.replace(m, c3_reduce=0, c5_reduce=0, pool_proj=0) for m in s.modules)
+        """The same network in one spelling: unused fields zeroed, numbers as floats, heads in order."""
+        stages = self.stages
+        if self.block.kind == "naive":
+            stages = tuple(
+                dataclasses.replace(
+                    s, modules=tuple(dataclasses.replace(m, c3_reduce=0, c5_reduce=0, pool_proj=0) for m in s.modules)
+                )
+                for s in stages
             )
-            for s in self.stages
+        heads = sorted(
+            (
+                dataclasses.replace(a, loss_weight=float(a.loss_weight), dropout=float(a.dropout))
+                for a in self.aux_heads
+            ),
+            key=lambda a: (a.stage, a.module),
         )
-        return dataclasses.replace(self, stages=stages)
+        return dataclasses.replace(self, stages=stages, head=HeadCfg(float(self.head.dropout)), aux_heads=tuple(heads))
 
     def hash(self) -> str:
         """Stable 12-hex-digit id of the network this config builds."""
@@ -163,15 +170,22 @@ def module_name(stage: int, module: int) -> str:
     return f"{stage + 3}{letter}"
 
 
-def aux_heads_at(names: tuple[str, ...] | list[str], depths: tuple[int, ...]) -> tuple[AuxHeadCfg, ...]:
-    """Heads on named modules ("4a"); a name past its stage's depth means the stage's last module."""
-    heads: list[AuxHeadCfg] = []
-    for name in names:
+def aux_heads_at(
+    names: tuple[str, ...] | list[str], depths: tuple[int, ...], like: tuple[AuxHeadCfg, ...] = ()
+) -> tuple[AuxHeadCfg, ...]:
+    """Heads on named modules ("4a"), in module order; a name past its stage's depth means the
+    stage's last module. `like` gives each head's settings by position (default: the paper's)."""
+    heads: dict[tuple[int, int], AuxHeadCfg] = {}
+    for i, name in enumerate(names):
         stage = int(name[:-1]) - 3
         module = min(ord(name[-1]) - ord("a"), depths[stage] - 1)
-        if all((h.stage, h.module) != (stage, module) for h in heads):
-            heads.append(AuxHeadCfg(stage=stage, module=module))
-    return tuple(heads)
+        template = like[i] if i < len(like) else AuxHeadCfg(stage=stage, module=module)
+        heads.setdefault((stage, module), dataclasses.replace(template, stage=stage, module=module))
+    return tuple(heads[k] for k in sorted(heads))
+
+
+def aux_head_names(cfg: ArchConfig) -> tuple[str, ...]:
+    return tuple(module_name(a.stage, a.module) for a in cfg.aux_heads)
 
 
 # -- shape arithmetic (no tensors) ---------------------------------------------------------

@@ -26,6 +26,7 @@ log: true}` for floats):
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,10 @@ from inas.model.config import (
     BLOCK_KINDS,
     KERNEL5,
     NORMS,
+    ArchConfig,
+    aux_head_names,
     aux_heads_at,
     parse_module,
-    spatial_sizes,
     validate,
 )
 from inas.model.presets import get_preset, list_presets
@@ -92,11 +94,12 @@ def _kind(value: Any) -> str:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def parse_dim(ctx: _Ctx, raw: Any, path: str, check=None) -> Dim:
-    """A fixed value or a `{choices}` / `{low, high}` dimension; `check(value, path)` vets each value."""
+def parse_dim(ctx: _Ctx, raw: Any, path: str, check=None, integer: bool = False) -> Dim:
+    """A fixed value or a `{choices}` / `{low, high}` dimension; `check(value, path)` vets each value.
+    `integer`: the value is a whole number, so a range must be an integer range."""
     check = check or (lambda v, p: v)
     if not isinstance(raw, dict):
         return Dim("fixed", value=check(raw, path))
@@ -108,7 +111,7 @@ def parse_dim(ctx: _Ctx, raw: Any, path: str, check=None) -> Dim:
         if not choices:
             raise ctx.error(f"{path}.choices", "empty choice list; give at least one value (or a fixed value)")
         values = tuple(check(c, f"{path}.choices[{i}]") for i, c in enumerate(choices))
-        if len({repr(v) for v in values}) != len(values):
+        if any(a == b for i, a in enumerate(values) for b in values[:i]):
             raise ctx.error(f"{path}.choices", "a value is listed twice; list each choice once")
         return Dim("categorical", choices=values)
     ctx.mapping(raw, path, ("low", "high", "step", "log"))
@@ -126,11 +129,15 @@ def parse_dim(ctx: _Ctx, raw: Any, path: str, check=None) -> Dim:
     step = raw.get("step")
     if step is not None and (not _is_number(step) or step <= 0):
         raise ctx.error(f"{path}.step", f"must be a positive number, got {step!r}")
-    is_int = isinstance(low, int) and isinstance(high, int) and (step is None or isinstance(step, int)) and not log
+    is_int = isinstance(low, int) and isinstance(high, int) and (step is None or isinstance(step, int))
+    if is_int and log and step not in (None, 1):
+        raise ctx.error(f"{path}.step", "a log range takes no step; drop `step` or `log`")
     for key, value in (("low", low), ("high", high)):
         check(value, f"{path}.{key}")
     if log and low <= 0:
         raise ctx.error(f"{path}.low", "a log range needs low > 0")
+    if integer and not is_int:
+        raise ctx.error(path, "this value is a whole number: give integer low, high and step")
     return Dim("int" if is_int else "float", low=low, high=high, step=step, log=log)
 
 
@@ -293,12 +300,13 @@ def parse_space(data: Any, source: str) -> SearchSpace:
             "depth",
             f"expected a mapping of stage number to module count, like {{4: {{low: 2, high: 7}}}}, got {_kind(depth_raw)}",
         )
-    depth = {
-        _stage_index(ctx, k, f"depth.{k}"): parse_dim(
-            ctx, v, f"depth.{k}", _positive_int(ctx, "a stage needs at least one module")
-        )
-        for k, v in depth_raw.items()
-    }
+    depth: dict[int, Dim] = {}
+    for k, v in depth_raw.items():
+        stage = _stage_index(ctx, k, f"depth.{k}")
+        if stage in depth:
+            raise ctx.error(f"depth.{k}", f"stage {stage + 3} is given twice; keep one entry")
+        check = _positive_int(ctx, "a stage needs at least one module")
+        depth[stage] = parse_dim(ctx, v, f"depth.{k}", check, integer=True)
     channels = _parse_channels(ctx, data.get("channels"))
 
     block_checks = {
@@ -317,7 +325,10 @@ def parse_space(data: Any, source: str) -> SearchSpace:
         raise ctx.error("aux_heads", "must be a list of module names or {choices: [[...], ...]}")
 
     recipe_raw = ctx.mapping(data.get("recipe") or {}, "recipe", TrainRecipe.fields())
-    recipe = {k: parse_dim(ctx, v, f"recipe.{k}", _recipe_check(ctx, k)) for k, v in recipe_raw.items()}
+    recipe = {
+        k: parse_dim(ctx, v, f"recipe.{k}", _recipe_check(ctx, k), integer=type(getattr(TrainRecipe(), k)) is int)
+        for k, v in recipe_raw.items()
+    }
 
     space = SearchSpace(
         name=name,
@@ -343,59 +354,56 @@ def _recipe_check(ctx: _Ctx, key: str):
     def check(v: Any, path: str) -> Any:
         try:
             validate_recipe(dataclasses.replace(TrainRecipe(), **{key: v}), "recipe")
-        except ConfigError:
-            default = getattr(TrainRecipe(), key)
-            raise ctx.error(
-                path, f"invalid value {v!r} for the recipe's {key} (default {default!r}); see `inas space show`"
-            ) from None
+        except ConfigError as e:
+            expected = str(e).partition(": ")[2]  # "must be ..., got ..."
+            raise ctx.error(path, f"{expected} (the recipe's default is {getattr(TrainRecipe(), key)!r})") from None
         return v
 
     return check
 
 
-def _check_module(ctx: _Ctx, space: SearchSpace, base_name: str, name: str, path: str) -> None:
+def _deepest(space: SearchSpace, cfg: ArchConfig, stage: int) -> int:
+    return max(space.depth[stage].values()) if stage in space.depth else len(cfg.stages[stage].modules)
+
+
+def _check_module(ctx: _Ctx, space: SearchSpace, name: str, path: str) -> None:
     """A module name in the file must exist in some candidate of the space."""
-    cfg = get_preset(base_name)
     stage, index = int(name[0]) - 3, ord(name[1]) - ord("a")
-    if stage >= len(cfg.stages):
-        raise ctx.error(path, f"module {name}: base {base_name} has no stage {name[0]}")
-    deepest = max(space.depth[stage].values()) if stage in space.depth else len(cfg.stages[stage].modules)
-    if index >= deepest:
-        last = chr(ord("a") + deepest - 1)
+    bases = [get_preset(b) for b in space.base.values()]
+    reach = [_deepest(space, cfg, stage) for cfg in bases if stage < len(cfg.stages)]
+    if not reach:
+        raise ctx.error(path, f"module {name}: no base of this space has a stage {name[0]}")
+    if index >= max(reach):
+        last = chr(ord("a") + max(reach) - 1)
         raise ctx.error(
-            path, f"module {name}: stage {name[0]} has at most {deepest} modules here ({name[0]}a..{name[0]}{last})"
+            path, f"module {name}: stage {name[0]} has at most {max(reach)} modules here ({name[0]}a..{name[0]}{last})"
         )
 
 
 def _check_candidates(ctx: _Ctx, space: SearchSpace) -> None:
-    """Check what the dimensions can reach: stage and module names exist, and inputs never vanish."""
+    """Check what the dimensions can reach: stages and modules exist, auxiliary heads have room."""
+    for name in space.channels.tuples:
+        _check_module(ctx, space, name, f"channels.tuples.{name}")
+    for choice in space.aux_heads.values() if space.aux_heads else []:
+        for name in choice:
+            _check_module(ctx, space, name, "aux_heads")
     for base_name in space.base.values():
         cfg = get_preset(base_name)
-        n_stages = len(cfg.stages)
         for stage in space.depth:
-            if stage >= n_stages:
+            if stage >= len(cfg.stages):
                 raise ctx.error(
-                    f"depth.{stage + 3}", f"base {base_name} has stages 3..{n_stages + 2}; remove this stage"
+                    f"depth.{stage + 3}", f"base {base_name} has stages 3..{len(cfg.stages) + 2}; remove this stage"
                 )
-
-        for name in space.channels.tuples:
-            _check_module(ctx, space, base_name, name, f"channels.tuples.{name}")
-        for choice in space.aux_heads.values() if space.aux_heads else []:
-            for name in choice:
-                _check_module(ctx, space, base_name, name, "aux_heads")
-        size = space.input_size or cfg.input_size
-        probe = dataclasses.replace(cfg, input_size=size)
-        if min(spatial_sizes(probe, size)) < 1:
-            raise ctx.error(
-                "input_size", f"an input of {size}x{size} shrinks below 1x1 in {base_name}; raise input_size"
-            )
-        aux_choices = space.aux_heads.values() if space.aux_heads else [()]
-        for choice in aux_choices:
-            heads = aux_heads_at(choice, probe.depths)
+        probe = dataclasses.replace(cfg, input_size=space.input_size or cfg.input_size)
+        # The feature size at a stage does not depend on depth or width: checking each choice of heads
+        # on the base checks every candidate. Without `aux_heads` the base keeps its own heads.
+        choices = space.aux_heads.values() if space.aux_heads else [aux_head_names(cfg)]
+        for choice in choices:
+            names = [n for n in choice if int(n[0]) - 3 < len(cfg.stages)]
             try:
-                validate(dataclasses.replace(probe, aux_heads=heads), f"base {base_name}")
+                validate(dataclasses.replace(probe, aux_heads=aux_heads_at(names, probe.depths)), f"base {base_name}")
             except ConfigError as e:
-                raise ctx.error("aux_heads", f"{'+'.join(choice)}: {e}") from None
+                raise ctx.error("aux_heads" if space.aux_heads else "input_size", f"{'+'.join(choice)}: {e}") from None
 
 
 def load_space_file(path: str | Path) -> SearchSpace:

@@ -19,12 +19,14 @@ from inas.model.config import (
     ArchConfig,
     InceptionCfg,
     StageCfg,
+    aux_head_names,
     aux_heads_at,
     module_name,
     validate,
 )
 from inas.model.presets import get_preset
 from inas.space.schema import Candidate, Dim, SearchSpace, _label
+from inas.train.recipe import TrainRecipe
 
 SCALAR = (str, int, float, bool)
 WIDENS = {"c1": ("c1",), "c3": ("c3_reduce", "c3"), "c5": ("c5_reduce", "c5"), "pool_proj": ("pool_proj",)}
@@ -40,7 +42,7 @@ def suggest(trial: optuna.trial.BaseTrial, name: str, dim: Dim) -> Any:
         labels = [_label(c) for c in dim.choices]
         return dim.choices[labels.index(trial.suggest_categorical(name, labels))]
     if dim.kind == "int":
-        return trial.suggest_int(name, int(dim.low), int(dim.high), step=int(dim.step or 1))
+        return trial.suggest_int(name, int(dim.low), int(dim.high), step=int(dim.step or 1), log=dim.log)
     return trial.suggest_float(name, float(dim.low), float(dim.high), step=dim.step, log=dim.log)
 
 
@@ -85,9 +87,11 @@ def sample(space: SearchSpace, trial: optuna.trial.BaseTrial, num_classes: int |
         stages.append(StageCfg(tuple(modules), stage.downsample))
     block = dataclasses.replace(base.block, **{k: suggest(trial, f"block.{k}", d) for k, d in space.block.items()})
     head = dataclasses.replace(base.head, **{k: suggest(trial, f"head.{k}", d) for k, d in space.head.items()})
-    aux = base.aux_heads
-    if space.aux_heads is not None:
-        aux = aux_heads_at(suggest(trial, "aux_heads", space.aux_heads), tuple(len(s.modules) for s in stages))
+    # Heads follow the modules they are named after; without `aux_heads` the base keeps its own.
+    names = suggest(trial, "aux_heads", space.aux_heads) if space.aux_heads is not None else aux_head_names(base)
+    names = [n for n in names if int(n[0]) - 3 < len(stages)]
+    like = base.aux_heads if space.aux_heads is None else ()
+    aux = aux_heads_at(names, tuple(len(s.modules) for s in stages), like)
     arch = ArchConfig(
         stem=base.stem,
         stages=tuple(stages),
@@ -99,6 +103,7 @@ def sample(space: SearchSpace, trial: optuna.trial.BaseTrial, num_classes: int |
         input_size=space.input_size or base.input_size,
     )
     recipe = {k: suggest(trial, f"recipe.{k}", d) for k, d in space.recipe.items()}
+    TrainRecipe().with_overrides(recipe, f"{space.name} candidate recipe")
     return Candidate(validate(arch, f"{space.name} candidate"), recipe, dict(trial.params))
 
 
@@ -107,8 +112,9 @@ def sample_many(space: SearchSpace, n: int, seed: int | None = 0, num_classes: i
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
     found: dict[str, Candidate] = {}
+    want = min(n, count_points(space))  # stop once a small space is exhausted
     for _ in range(max(20 * n, 100)):
-        if len(found) >= n:
+        if len(found) >= want:
             break
         cand = sample(space, study.ask(), num_classes)
         found.setdefault(f"{cand.arch.hash()}:{sorted(cand.recipe.items())}", cand)
@@ -155,7 +161,8 @@ def dimensions(space: SearchSpace) -> Iterator[DimInfo]:
         always = min(depths)
         for j in range(max(depths)):
             name = module_name(i, j)
-            cond = f"depth.{i + 3} >= {j + 1}" if j >= always else ""
+            # Without a depth dimension the stage's depth comes from the chosen base.
+            cond = "" if j < always else f"depth.{i + 3} >= {j + 1}" if i in space.depth else f"base has {name}"
             if name in ch.tuples:
                 yield DimInfo(f"channels.{name}.tuple", ch.tuples[name], cond)
             if scope == "module":

@@ -129,3 +129,12 @@ def test_module_names():
     )
     assert cfg.module_names() == ["3a", "3b", "4a"]
     assert json.loads(cfg.to_json())["stages"][0]["modules"][0] == [1, 1, 1, 1, 1, 1]
+
+
+def test_hash_ignores_number_spelling_and_head_order():
+    cfg = get_preset("paper/googlenet")
+    assert (
+        dataclasses.replace(cfg, head=dataclasses.replace(cfg.head, dropout=0)).hash()
+        == dataclasses.replace(cfg, head=dataclasses.replace(cfg.head, dropout=0.0)).hash()
+    )
+    assert dataclasses.replace(cfg, aux_heads=cfg.aux_heads[::-1]).hash() == cfg.hash()

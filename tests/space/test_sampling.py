@@ -116,3 +116,36 @@ def test_explicit_tuples():
     arch = sample(space, optuna.trial.FixedTrial({"channels.3a.tuple": "16+16+16+16+16+16"})).arch
     assert arch.stages[0].modules[0].as_tuple() == (16,) * 6
     assert count_points(space) == 2
+
+
+def test_integer_log_range_stays_integer():
+    space = space_of("name: t\nbase: seed/googlenet\ndepth: {4: {low: 1, high: 7, log: true}}\n")
+    assert space.depth[1].kind == "int" and count_points(space) == 7
+    assert all(isinstance(c.params["depth.4"], int) for c in sample_many(space, 5, seed=0))
+
+
+def test_base_keeps_its_own_aux_heads_under_depth():
+    space = space_of("name: t\nbase: paper/googlenet\ndepth: {4: {low: 1, high: 5}}\n")
+    for cand in sample_many(space, 5, seed=0):
+        depth = cand.params["depth.4"]
+        expected = sorted({(1, 0), (1, min(3, depth - 1))})
+        assert [(h.stage, h.module) for h in cand.arch.aux_heads] == expected
+
+
+def test_module_reached_by_one_base_only():
+    space = space_of(
+        "name: t\nbase: {choices: [seed/short2, seed/googlenet]}\nchannels: {tuples: {4c: [8, 8, 8, 8, 8, 8]}}\n"
+    )
+    conditions = {d.name: d.condition for d in dimensions(space)}
+    assert conditions["channels.4c.tuple"] == "base has 4c"
+    by_base = {c.params["base"]: c.arch for c in sample_many(space, 2, seed=0)}
+    assert by_base["seed/googlenet"].stages[1].modules[2].as_tuple() == (8,) * 6
+    assert by_base["seed/short2"].depths == (2, 1, 2)
+
+
+def test_sampling_stops_when_the_space_is_exhausted():
+    import time
+
+    start = time.perf_counter()
+    assert len(sample_many(load_space("seed_variants"), 10_000, seed=0)) == 7
+    assert time.perf_counter() - start < 30  # would take minutes if it kept drawing duplicates
