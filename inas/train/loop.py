@@ -50,7 +50,12 @@ def make_schedule(opt: torch.optim.Optimizer, r: TrainRecipe, steps_per_epoch: i
     """(scheduler, steps it per batch?)"""
     total = r.epochs * steps_per_epoch
     if r.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=r.lr, total_steps=total, pct_start=0.25), True
+        # Linear warm-up over the first quarter, then linear decay towards zero. Written as a lambda
+        # because OneCycleLR breaks on short runs (lr 0 for a 1-step run, ZeroDivisionError at 4).
+        warm = max(1, round(0.25 * total))
+        return torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda t: min((t + 1) / warm, (total - t) / (total - warm + 1))
+        ), True
     if r.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total), True
     return torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=r.step_gamma), False

@@ -21,7 +21,9 @@ class TrainRecipe:
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    schedule: str = "onecycle"
+    schedule: str = (
+        "onecycle"  # per batch: linear warm-up over the first quarter, linear decay; or cosine; or step (per epoch)
+    )
     step_gamma: float = 0.7  # the "step" schedule multiplies lr by this every epoch
     epochs: int = 14
     batch_size: int = 512

@@ -98,3 +98,21 @@ def test_seed_recipe_is_the_seeds():
 def test_channel_mismatch(data):
     with pytest.raises(ConfigError, match="3-channel images but the network takes 1"):
         train(dataclasses.replace(TINY, in_channels=1), FAST, data, device="cpu")
+
+
+@pytest.mark.parametrize("steps", [1, 2, 4, 9])
+def test_onecycle_works_for_any_length(steps):
+    from inas.train.loop import make_schedule
+
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.1)
+    sched, per_batch = make_schedule(opt, TrainRecipe(epochs=1, lr=0.1), steps)
+    lrs = []
+    for _ in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert per_batch and all(lr > 0 for lr in lrs)
+    assert max(lrs) == pytest.approx(0.1)
+    peak = lrs.index(max(lrs))
+    assert lrs[: peak + 1] == sorted(lrs[: peak + 1]) and lrs[peak:] == sorted(lrs[peak:], reverse=True)
