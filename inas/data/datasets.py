@@ -1,0 +1,193 @@
+"""Image datasets, loaded once into uint8 tensors (N x C x H x W) that the loader moves to the device.
+
+Names: `cifar10`, `cifar100`, `fashion-mnist`, `mnist` (torchvision, downloaded into the cache
+folder or read from `--data-dir`), `imagefolder:PATH` and `synthetic[:N]` (generated, learnable,
+for offline runs and tests). No per-sample Python after loading: torchvision's dataset objects
+already hold their images as arrays, and ImageFolder images are decoded once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inas.errors import DataError, unknown_name
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """A dataset in memory. Images are uint8 N x C x H x W; labels int64."""
+
+    name: str
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    classes: tuple[str, ...]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def channels(self) -> int:
+        return int(self.train_x.shape[1])
+
+    @property
+    def image_size(self) -> int:
+        return int(self.train_x.shape[-1])
+
+    def mean_std(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Per-channel mean and std of the training images, in [0, 1] units."""
+        x = self.train_x[:10_000].float().div_(255)
+        return tuple(x.mean((0, 2, 3)).tolist()), tuple(x.std((0, 2, 3)).clamp_min(1e-3).tolist())
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("INAS_DATA", Path.home() / ".cache" / "inas" / "data"))
+
+
+OFFLINE_HINT = "pass --data-dir to a folder that holds it, use imagefolder:PATH, or --dataset synthetic"
+
+
+def _torchvision(cls_name: str, name: str) -> Callable[[Path | None, bool], ImageData]:
+    def load(data_dir: Path | None, download: bool) -> ImageData:
+        import torchvision.datasets as tvd
+
+        cls = getattr(tvd, cls_name)
+        root = Path(data_dir) if data_dir is not None else default_data_dir()
+        base = getattr(cls, "base_folder", None)
+        if base and root.name == base:  # the user pointed at cifar-10-batches-py itself
+            root = root.parent
+        try:
+            train = cls(str(root), train=True, download=download)
+            test = cls(str(root), train=False, download=download)
+        except (OSError, RuntimeError) as e:  # URLError is an OSError; a missing copy is a RuntimeError
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise DataError(f"{name} is not in {root} and could not be downloaded ({reason}); {OFFLINE_HINT}") from None
+        return ImageData(
+            name=name,
+            train_x=_as_nchw(train.data),
+            train_y=torch.as_tensor(np.asarray(train.targets), dtype=torch.int64),
+            test_x=_as_nchw(test.data),
+            test_y=torch.as_tensor(np.asarray(test.targets), dtype=torch.int64),
+            classes=tuple(train.classes),
+        )
+
+    return load
+
+
+def _as_nchw(data: np.ndarray | torch.Tensor) -> torch.Tensor:
+    x = torch.as_tensor(np.asarray(data), dtype=torch.uint8)
+    if x.ndim == 3:  # MNIST: N x H x W
+        return x.unsqueeze(1).contiguous()
+    return x.permute(0, 3, 1, 2).contiguous()  # CIFAR: N x H x W x C
+
+
+def _imagefolder(path: Path, seed: int = 0, test_fraction: float = 0.2) -> ImageData:
+    """`PATH/train/<class>/*` and `PATH/test/<class>/*`, or `PATH/<class>/*` split by `seed`."""
+    from torchvision.datasets import ImageFolder
+    from torchvision.transforms.v2.functional import resize
+
+    if not path.is_dir():
+        raise DataError(f"imagefolder:{path}: no such folder; give a folder with train/<class>/ and test/<class>/")
+
+    def read(folder: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        try:
+            listing = ImageFolder(str(folder))
+        except (FileNotFoundError, RuntimeError) as e:
+            raise DataError(f"imagefolder:{folder}: {e}; put images in <class>/ subfolders") from None
+        images = []
+        for file, _ in listing.samples:
+            try:
+                rgb = np.asarray(listing.loader(file))  # torchvision's PIL loader, converted to RGB
+            except OSError as e:
+                raise DataError(f"imagefolder:{file}: cannot decode ({e}); remove or replace the file") from None
+            images.append(torch.from_numpy(rgb.copy()).permute(2, 0, 1))
+        size = Counter(tuple(im.shape[-2:]) for im in images).most_common(1)[0][0]
+        images = [im if tuple(im.shape[-2:]) == size else resize(im, list(size), antialias=True) for im in images]
+        return torch.stack(images), torch.tensor([t for _, t in listing.samples]), listing.classes
+
+    if (path / "train").is_dir():
+        train_x, train_y, classes = read(path / "train")
+        if not (path / "test").is_dir():
+            raise DataError(f"imagefolder:{path}: has train/ but no test/; add test/<class>/ or drop train/")
+        test_x, test_y, test_classes = read(path / "test")
+        if test_classes != classes:
+            raise DataError(f"imagefolder:{path}: train/ and test/ have different classes; give both the same folders")
+    else:
+        x, y, classes = read(path)
+        test_idx, train_idx = stratified_split(y, test_fraction, seed)
+        train_x, train_y, test_x, test_y = x[train_idx], y[train_idx], x[test_idx], y[test_idx]
+    return ImageData(f"imagefolder:{path}", train_x, train_y, test_x, test_y, tuple(classes))
+
+
+def synthetic(n_train: int = 500, n_test: int = 100, classes: int = 10, size: int = 32, seed: int = 0) -> ImageData:
+    """A small learnable image set: each class is a smooth random colour pattern, seen through noise
+    and a random brightness, so a network must learn the patterns (not a pixel) to tell them apart."""
+    g = torch.Generator().manual_seed(seed)
+    prototypes = torch.rand(classes, 3, 4, 4, generator=g)
+    prototypes = torch.nn.functional.interpolate(prototypes, size=(size, size), mode="bilinear", align_corners=False)
+
+    def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        y = torch.arange(n) % classes
+        y = y[torch.randperm(n, generator=g)]
+        brightness = 0.7 + 0.6 * torch.rand(n, 1, 1, 1, generator=g)
+        x = prototypes[y] * brightness + 0.15 * torch.randn(n, 3, size, size, generator=g)
+        return (x.clamp(0, 1) * 255).round().to(torch.uint8), y
+
+    train_x, train_y = draw(n_train)
+    test_x, test_y = draw(n_test)
+    return ImageData(
+        f"synthetic:{n_train}", train_x, train_y, test_x, test_y, tuple(f"class{i}" for i in range(classes))
+    )
+
+
+def stratified_split(labels: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(held-out indices, kept indices): `fraction` of each class held out, chosen by `seed`.
+
+    A class of two or more images gives at least one when `fraction` > 0, so no split comes out empty.
+    """
+    g = torch.Generator().manual_seed(seed)
+    held, kept = [], []
+    for c in torch.unique(labels):
+        idx = torch.nonzero(labels == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        k = round(len(idx) * fraction)
+        if fraction > 0 and k == 0 and len(idx) > 1:
+            k = 1
+        held.append(idx[:k])
+        kept.append(idx[k:])
+    return torch.cat(held).sort().values, torch.cat(kept).sort().values
+
+
+DATASETS: dict[str, Callable[[Path | None, bool], ImageData]] = {
+    "cifar10": _torchvision("CIFAR10", "cifar10"),
+    "cifar100": _torchvision("CIFAR100", "cifar100"),
+    "fashion-mnist": _torchvision("FashionMNIST", "fashion-mnist"),
+    "mnist": _torchvision("MNIST", "mnist"),
+}
+
+
+def list_datasets() -> list[str]:
+    return [*DATASETS, "imagefolder:PATH", "synthetic[:N]"]
+
+
+def load_dataset(spec: str, data_dir: str | Path | None = None, download: bool = True) -> ImageData:
+    """Load a dataset by name (see `list_datasets`)."""
+    if spec.startswith("imagefolder:"):
+        return _imagefolder(Path(spec.removeprefix("imagefolder:")).expanduser())
+    if spec == "synthetic" or spec.startswith("synthetic:"):
+        n = spec.partition(":")[2] or "500"
+        if not n.isdigit() or int(n) < 10:
+            raise DataError(f"{spec}: the size after 'synthetic:' must be a whole number >= 10, like synthetic:2000")
+        return synthetic(n_train=int(n), n_test=max(10, int(n) // 5))
+    if spec not in DATASETS:
+        raise unknown_name("dataset", spec, list_datasets())
+    return DATASETS[spec](Path(data_dir) if data_dir is not None else None, download)
