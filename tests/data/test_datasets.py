@@ -45,7 +45,8 @@ def test_cifar_real_format(tmp_path, no_md5, hundred):
     assert data.test_x.shape == (6, 3, 32, 32)
     assert data.num_classes == (100 if hundred else 10)
     # Pixel layout: CIFAR rows are 1024 red, then green, then blue values, row-major.
-    first = pickle.load(open(folder / ("train" if hundred else "data_batch_1"), "rb"))["data"][0]
+    with open(folder / ("train" if hundred else "data_batch_1"), "rb") as f:
+        first = pickle.load(f)["data"][0]
     assert torch.equal(data.train_x[0], torch.from_numpy(first.reshape(3, 32, 32)))
     # Pointing --data-dir at the batches folder itself works too.
     assert load_dataset("cifar100" if hundred else "cifar10", data_dir=folder).train_x.shape[0] == n_train
@@ -74,7 +75,9 @@ def test_offline_download_is_a_clear_error(tmp_path, monkeypatch):
         raise urllib.error.URLError("no network")
 
     monkeypatch.setattr(torchvision.datasets.cifar, "download_and_extract_archive", offline)
-    with pytest.raises(DataError, match=r"cifar10 is not in .* could not be downloaded .*--data-dir.*imagefolder:PATH.*synthetic"):
+    with pytest.raises(
+        DataError, match=r"cifar10 is not in .* could not be downloaded .*--data-dir.*imagefolder:PATH.*synthetic"
+    ):
         load_dataset("cifar10", data_dir=tmp_path)
 
 
