@@ -358,7 +358,7 @@ def train_command(
         def on_batch(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        def on_epoch(m) -> bool:
+        def on_epoch(m, _result) -> bool:
             status = f"loss {m.train_loss:.3f}  val top-1 err {_pct(m.val_top1)}  {m.images_per_second:,.0f} img/s"
             progress.update(task, epoch=min(m.epoch + 1, recipe.epochs), status=status)
             if not as_json:
@@ -384,6 +384,91 @@ def train_command(
             out.print(f"checkpoint: {save}")
     if result.status == "nan":
         raise typer.Exit(1)
+
+
+# -- inas search -----------------------------------------------------------------------------
+
+
+@app.command("search")
+@user_errors
+def search_command(
+    space: Annotated[str, typer.Option("--space", help="A built-in space name or a path to a YAML file.")],
+    trials: Annotated[int, typer.Option("--trials", help="Trials in the study when done (finished ones count).")] = 50,
+    study: Annotated[str | None, typer.Option("--study", help="Study name (default: the space's name).")] = None,
+    storage: Annotated[
+        str | None, typer.Option("--storage", help="SQLAlchemy URL (default: sqlite:///studies/STUDY.db).")
+    ] = None,
+    dataset: Annotated[str, typer.Option("--dataset", help="As for `inas train`.")] = "cifar10",
+    data_dir: Annotated[str | None, typer.Option("--data-dir")] = None,
+    budget: Annotated[
+        str, typer.Option("--budget", help="smoke (2-core CPU), standard (6 epochs) or paper (the seed's 14).")
+    ] = "standard",
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Override the budget's epochs.")] = None,
+    min_epochs: Annotated[
+        int | None, typer.Option("--min-epochs", min=1, help="ASHA's first rung; = --epochs turns ASHA off.")
+    ] = None,
+    sampler: Annotated[str, typer.Option("--sampler", help="tpe, nsga2, random or gp.")] = "tpe",
+    objectives: Annotated[
+        str,
+        typer.Option(
+            "--objectives",
+            help="Comma-separated, all minimised: top1_error, top5_error, params, macs, train_time, latency_ms.",
+        ),
+    ] = "top1_error,params,train_time",
+    gpus_per_trial: Annotated[
+        float | None, typer.Option("--gpus-per-trial", help="A fraction shares a GPU (default: 1 with GPUs, else 0).")
+    ] = None,
+    cpus_per_trial: Annotated[float, typer.Option("--cpus-per-trial")] = 1.0,
+    max_concurrent: Annotated[int | None, typer.Option("--max-concurrent")] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Join this Ray cluster (default: local Ray).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    warm_start: Annotated[
+        str | None, typer.Option("--warm-start", help="`seed`: first run the seed's networks that the space holds.")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an existing study to --trials.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="A log line per trial instead of the live view.")] = False,
+) -> None:
+    """Search a space: Optuna proposes, Ray Tune trains, every trial lands in the study."""
+    import dataclasses
+
+    from inas.search import SearchSettings, run_search
+    from inas.search.settings import get_budget, parse_objectives
+
+    chosen = get_budget(budget)
+    chosen = dataclasses.replace(chosen, epochs=epochs or chosen.epochs)
+    chosen = dataclasses.replace(chosen, min_epochs=min(min_epochs or chosen.min_epochs, chosen.epochs))
+    if min_epochs is not None and min_epochs > chosen.epochs:
+        raise fail(f"--min-epochs {min_epochs}: must not exceed --epochs ({chosen.epochs})")
+    settings = SearchSettings(
+        space=space,
+        trials=trials,
+        study=study,
+        storage=storage,
+        dataset=dataset,
+        data_dir=data_dir,
+        budget=chosen,
+        objectives=parse_objectives(objectives),
+        sampler=sampler,
+        gpus_per_trial=gpus_per_trial,
+        cpus_per_trial=cpus_per_trial,
+        max_concurrent=max_concurrent,
+        address=address,
+        seed=seed,
+        warm_start=warm_start,
+        resume=resume,
+    )
+    summary = run_search(settings, view="log" if quiet else "live")
+    c = summary.counts
+    # Plain lines, never wrapped: the storage URL is meant to be copied.
+    typer.echo(
+        f"study {summary.study} in {summary.storage}: {c['complete']} complete, {c['pruned']} pruned, "
+        f"{c['fail']} failed; Pareto front {summary.pareto_size} trials; {summary.elapsed_seconds:,.0f} s"
+    )
+    for name, value in summary.best.items():
+        typer.echo(f"  best {name}: {value:,.4g}")
+    typer.echo(f"browse: optuna-dashboard {summary.storage}")
 
 
 def main() -> None:

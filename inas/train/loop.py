@@ -23,7 +23,7 @@ from inas.model.network import GoogLeNet, build, count_params
 from inas.train.metrics import EpochMetrics, TrainResult, topk_correct
 from inas.train.recipe import TrainRecipe, validate_recipe
 
-EpochCallback = Callable[[EpochMetrics], bool]  # return False to stop training
+EpochCallback = Callable[[EpochMetrics, TrainResult], bool]  # return False to stop training
 BatchCallback = Callable[[int, int], None]  # (batch done, batches in the epoch)
 EVAL_BATCH = 1024
 
@@ -173,16 +173,17 @@ def train(
             epoch, train_loss, val[0], val[1], train_loader.num_images / train_s, train_s, eval_s, lr
         )
         result.epochs.append(metrics)
-        if on_epoch is not None and on_epoch(metrics) is False:
+        result.images_per_second = images / result.train_seconds
+        if epoch == recipe.epochs and evaluate_test:
+            # Before the last callback, so that what it reports is the run's final record.
+            start = time.perf_counter()
+            result.test_top1, result.test_top5 = evaluate(model, test_loader, autocast)
+            result.eval_seconds += time.perf_counter() - start
+        if device.type == "cuda":
+            result.peak_memory_bytes = torch.cuda.max_memory_allocated(device)
+        if on_epoch is not None and on_epoch(metrics, result) is False:
             result.status, result.message = "stopped", f"stopped after epoch {epoch}"
             break
-    result.images_per_second = images / result.train_seconds if result.train_seconds else 0.0
-    if evaluate_test and result.status != "nan":
-        start = time.perf_counter()
-        result.test_top1, result.test_top5 = evaluate(model, test_loader, autocast)
-        result.eval_seconds += time.perf_counter() - start
-    if device.type == "cuda":
-        result.peak_memory_bytes = torch.cuda.max_memory_allocated(device)
     return model, result
 
 

@@ -54,8 +54,14 @@ def test_nan_loss_stops_with_a_status(data):
 
 
 def test_callback_can_stop(data):
-    _, r = train(TINY, dataclasses.replace(FAST, epochs=3), data, device="cpu", on_epoch=lambda m: m.epoch < 1)
+    _, r = train(TINY, dataclasses.replace(FAST, epochs=3), data, device="cpu", on_epoch=lambda m, r: m.epoch < 1)
     assert r.status == "stopped" and len(r.epochs) == 1
+
+
+def test_last_callback_sees_the_test_errors(data):
+    seen = []
+    _, r = train(TINY, FAST, data, device="cpu", on_epoch=lambda m, res: seen.append(res.test_top1) or True)
+    assert seen == [None, r.test_top1] and r.test_top1 is not None
 
 
 def test_no_validation_split(data):

@@ -1,0 +1,99 @@
+"""The terminal view of a running search, drawn from the study itself (what is recorded is shown)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import optuna
+from ray.tune import Callback
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from inas.search.study import counts
+
+
+class SearchView(Callback):
+    """Trials done / running / pruned / failed, best values, Pareto size, elapsed and remaining time.
+    With `quiet`, one log line per finished trial instead of a live table."""
+
+    def __init__(
+        self,
+        study: str,
+        storage: optuna.storages.BaseStorage | str,
+        objectives: tuple[str, ...],
+        total: int,
+        quiet: bool = False,
+    ):
+        self.study_name, self.storage, self.objectives, self.total, self.quiet = (
+            study,
+            storage,
+            objectives,
+            total,
+            quiet,
+        )
+        self.start = time.time()
+        self.live: Live | None = None
+        self.console: Console | None = None
+        self.seen_finished: set[int] = set()
+
+    def __getstate__(self) -> dict:
+        # Ray pickles its run config: leave the terminal objects out (they are made in `setup`).
+        return {k: v for k, v in self.__dict__.items() if k not in ("live", "console")} | {
+            "live": None,
+            "console": None,
+        }
+
+    def _study(self) -> optuna.Study:
+        return optuna.load_study(study_name=self.study_name, storage=self.storage)
+
+    def table(self) -> Table:
+        study = self._study()
+        c = counts(study)
+        finished = c["complete"] + c["pruned"] + c["fail"]
+        best = study.best_trials if c["complete"] else []
+        elapsed = time.time() - self.start
+        left = self.total - finished
+        ran_here = max(1, len(self.seen_finished))
+        eta = f"{elapsed / ran_here * left:,.0f} s" if self.seen_finished and left > 0 else "-"
+        t = Table(title=f"inas search: {self.study_name}", box=None, show_header=False)
+        t.add_row(
+            "trials",
+            f"{finished}/{self.total} done ({c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed), {c['running']} running",
+        )
+        for i, name in enumerate(self.objectives):
+            t.add_row(f"best {name}", f"{min(tr.values[i] for tr in best):,.4g}" if best else "-")
+        t.add_row("Pareto front", f"{len(best)} trials")
+        t.add_row("elapsed / left", f"{elapsed:,.0f} s / {eta}")
+        return t
+
+    def setup(self, **info: Any) -> None:
+        self.console = Console(stderr=True)
+        if not self.quiet:
+            self.live = Live(self.table(), console=self.console, refresh_per_second=1, transient=False)
+            self.live.start()
+
+    def _refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self.table())
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        self._refresh()
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        study = self._study()
+        for t in study.get_trials(deepcopy=False):
+            if t.state.is_finished() and t.number not in self.seen_finished:
+                self.seen_finished.add(t.number)
+                if self.quiet and self.console is not None:
+                    values = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.objectives, t.values or [], strict=False))
+                    reason = t.user_attrs.get("fail_reason", "")
+                    self.console.print(f"trial {t.number} {t.state.name.lower()} {values} {reason}".rstrip())
+        self._refresh()
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        if self.live is not None:
+            self.live.update(self.table())
+            self.live.stop()
+            self.live = None

@@ -1,0 +1,108 @@
+"""Ray Tune's OptunaSearch, bound to the study's storage, recording trials as inas needs them.
+
+Changes to Ray's behaviour:
+- A trial the scheduler (ASHA) stopped before its last epoch is PRUNED, not COMPLETE with the values
+  of a partly trained network; only fully trained trials carry objective values.
+- A trial that reported a failure (NaN loss, CUDA out of memory, an invalid candidate, an exception)
+  is FAIL, with the reason as the user attribute `fail_reason`.
+- Validation top-1 error is stored as an intermediate value per epoch, with any number of
+  objectives (Trial.report refuses multi-objective studies; the storage call does not).
+- The trial's record (architecture, recipe, params, MACs, times, errors, device, versions) is kept as
+  user attributes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any
+
+from optuna.trial import TrialState
+from ray.tune.search.optuna import OptunaSearch
+
+log = logging.getLogger(__name__)
+
+# Reported metrics kept as user attributes of the Optuna trial.
+RECORD_KEYS = (
+    "arch_hash",
+    "params",
+    "macs",
+    "epochs_done",
+    "epochs_total",
+    "train_seconds",
+    "eval_seconds",
+    "images_per_second",
+    "val_top1",
+    "val_top5",
+    "test_top1",
+    "test_top5",
+    "latency_ms",
+    "peak_memory_bytes",
+    "device",
+    "torch_version",
+    "inas_version",
+    "started_at",
+    "finished_at",
+    "node",
+)
+
+
+def trial_state(result: dict | None, error: bool) -> tuple[TrialState, str]:
+    """The Optuna state of a finished Ray trial, and the reason of a failure."""
+    if error or result is None:
+        reason = (result or {}).get("fail_reason") or "the trial's process failed (see the Ray logs)"
+        return TrialState.FAIL, reason
+    if result.get("status") == "fail":
+        return TrialState.FAIL, result.get("fail_reason") or "failed"
+    if result.get("epochs_done", 0) < result.get("epochs_total", math.inf):
+        return TrialState.PRUNED, ""
+    return TrialState.COMPLETE, ""
+
+
+class InasOptunaSearch(OptunaSearch):
+    """OptunaSearch with the states, learning curves and records described above."""
+
+    def __init__(self, *args: Any, objective_keys: tuple[str, ...], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.objective_keys = objective_keys
+
+    def save(self, checkpoint_path: str) -> None:
+        """Nothing to save: every finished trial is already in the study, which `--resume` reads."""
+
+    def restore(self, checkpoint_path: str) -> None:
+        """See `save`."""
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        ot_trial = self._ot_trials.get(trial_id)
+        epoch, value = result.get("epochs_done"), result.get("val_top1")
+        if ot_trial is None or epoch is None or value is None or result.get("status") == "fail":
+            return
+        storage = self._ot_study._storage
+        storage.set_trial_intermediate_value(ot_trial._trial_id, int(epoch), float(value))
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+            return
+        ot_trial = self._ot_trials[trial_id]
+        if result:  # Ray hands the last result to this method only, not to on_trial_result
+            self.on_trial_result(trial_id, result)
+        state, reason = trial_state(result, error)
+        values = None
+        if state == TrialState.COMPLETE:
+            values = [result.get(k) for k in self.objective_keys]
+            if any(v is None or not math.isfinite(float(v)) for v in values):
+                state, reason, values = TrialState.FAIL, f"objective values not all finite: {values}", None
+        for key in RECORD_KEYS:
+            if result and result.get(key) is not None:
+                ot_trial.set_user_attr(key, result[key])
+        for key in ("arch", "recipe"):
+            if result and result.get(key):
+                ot_trial.set_user_attr(key, json.loads(result[key]))
+        if reason:
+            ot_trial.set_user_attr("fail_reason", reason)
+        try:
+            self._ot_study.tell(ot_trial, values, state=state)
+        except Exception as e:  # never lose the search over one trial's bookkeeping
+            log.warning("could not record trial %s: %s", ot_trial.number, e)
+        self._completed_trials.add(trial_id)

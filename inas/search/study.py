@@ -1,0 +1,22 @@
+"""Reading and tidying a study: trial counts by state, and trials a dead search left running."""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import TrialState
+
+
+def fail_stale_trials(study: optuna.Study) -> int:
+    """Trials left RUNNING by a search that died (we hold the study's lock, so none is alive)."""
+    stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
+    for t in stale:
+        study._storage.set_trial_user_attr(t._trial_id, "fail_reason", "left running by a search that stopped")
+        study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+    return len(stale)
+
+
+def counts(study: optuna.Study) -> dict[str, int]:
+    out = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0}
+    for t in study.get_trials(deepcopy=False):
+        out[t.state.name.lower()] = out.get(t.state.name.lower(), 0) + 1
+    return out

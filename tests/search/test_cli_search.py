@@ -1,0 +1,81 @@
+"""`inas search` through Typer's CliRunner, and optuna-dashboard reading what it wrote."""
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from inas.cli import app
+
+runner = CliRunner()
+
+
+def search(tmp_path, space, *extra):
+    args = ["search", "--space", space, "--storage", f"sqlite:///{tmp_path}/s.db", "--dataset", "synthetic:60"]
+    return runner.invoke(app, [*args, "--epochs", "1", "--min-epochs", "1", *extra])
+
+
+def wsgi_get(application, path: str) -> tuple[str, bytes]:
+    status = {}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.url_scheme": "http",
+    }
+    body = b"".join(application(environ, lambda s, headers, exc=None: status.setdefault("s", s)))
+    return status["s"], body
+
+
+def test_search_command_and_dashboard(tmp_path, tiny_space, ray_cpu):
+    result = search(tmp_path, tiny_space, "--trials", "2", "--quiet", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    assert "study tiny in sqlite:///" in result.stdout and "optuna-dashboard sqlite:///" in result.stdout
+    assert "trial 0 " in result.stderr  # --quiet: a log line per finished trial
+
+    from optuna_dashboard import wsgi
+
+    status, body = wsgi_get(wsgi(f"sqlite:///{tmp_path}/s.db"), "/api/studies")
+    assert status.startswith("200")
+    studies = json.loads(body)["study_summaries"]
+    assert [s["study_name"] for s in studies] == ["tiny"]
+
+    again = search(tmp_path, tiny_space, "--trials", "2")
+    assert again.exit_code == 2 and "already exists" in again.stderr and "--resume" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--objectives", "top1_error,speed"], "unknown objective 'speed'"),
+        (["--sampler", "grid"], "--sampler 'grid': choose one of tpe, nsga2, random, gp"),
+        (["--budget", "huge"], "--budget 'huge': choose one of smoke, standard, paper"),
+        (["--min-epochs", "3"], "--min-epochs 3: must not exceed --epochs (1)"),
+        (["--warm-start", "paper"], "--warm-start 'paper': the only warm start is `seed`"),
+        (["--resume"], "no study 'tiny' to resume"),
+        (["--dataset", "cifar11"], "unknown dataset 'cifar11'"),
+        (["--trials", "0"], "--trials: must be at least 1"),
+    ],
+)
+def test_bad_search_input(tmp_path, tiny_space, extra, message):
+    result = search(tmp_path, tiny_space, *extra)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]  # nothing half-written
+
+
+def test_search_exit_code_as_a_subprocess(tmp_path, tiny_space):
+    proc = subprocess.run(
+        [sys.executable, "-m", "inas", "search", "--space", tiny_space, "--storage", "not a url"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "not a SQLAlchemy URL" in proc.stderr and "Traceback" not in proc.stderr

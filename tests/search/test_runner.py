@@ -1,0 +1,213 @@
+"""Real Ray, locally on the CPU, with the synthetic dataset and tiny budgets."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+from ray.tune import Callback
+
+from inas.errors import InasError
+from inas.search import Budget, SearchSettings, run_search
+
+TINY_BUDGET = Budget(epochs=2, min_epochs=2, data_fraction=1.0, image_size=8, batch_size=16)
+LR_OK, LR_SLOW, LR_NAN = 0.05, 1.0e-6, 1.0e30
+
+
+def settings(space, tmp_path, **kw) -> SearchSettings:
+    base = dict(
+        space=space,
+        trials=2,
+        storage=f"sqlite:///{tmp_path}/s.db",
+        dataset="synthetic:60",
+        budget=TINY_BUDGET,
+        cpus_per_trial=1,
+        seed=0,
+    )
+    return SearchSettings(**{**base, **kw})
+
+
+def load(tmp_path, name="tiny") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path}/s.db")
+
+
+def test_trials_land_in_the_study(tmp_path, tiny_space, ray_cpu):
+    point = {"channels.multiplier": 0.0625, "recipe.lr": LR_OK}
+    summary = run_search(
+        settings(tiny_space, tmp_path, trials=2, enqueue=(point, {**point, "channels.multiplier": 0.125}))
+    )
+    study = load(tmp_path)
+    assert summary.counts["complete"] == 2 and len(study.trials) == 2
+    assert study.metric_names == ["top1_error", "params", "train_time"]
+    for t in study.trials:
+        assert t.state == TrialState.COMPLETE
+        assert t.values[0] == t.user_attrs["val_top1"] and t.values[1] == t.user_attrs["params"]
+        assert sorted(t.intermediate_values) == [1, 2]  # a learning curve, with three objectives
+        assert t.user_attrs["epochs_done"] == 2 and t.user_attrs["arch"]["stem"] == "cifar"
+        for key in (
+            "recipe",
+            "macs",
+            "train_seconds",
+            "eval_seconds",
+            "test_top1",
+            "device",
+            "torch_version",
+            "inas_version",
+        ):
+            assert key in t.user_attrs
+    assert study.trials[0].user_attrs["params"] < study.trials[1].user_attrs["params"]
+    conn = sqlite3.connect(tmp_path / "s.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_failed_trial_keeps_its_reason_and_the_search_goes_on(tmp_path, tiny_space, ray_cpu):
+    bad = {"channels.multiplier": 0.0625, "recipe.lr": LR_NAN}
+    good = {"channels.multiplier": 0.0625, "recipe.lr": LR_OK}
+    run_search(settings(tiny_space, tmp_path, trials=2, max_concurrent=1, enqueue=(bad, good)))
+    failed, complete = load(tmp_path).trials
+    assert failed.state == TrialState.FAIL
+    assert "FloatingPointError: training loss became nan" in failed.user_attrs["fail_reason"]
+    assert complete.state == TrialState.COMPLETE
+
+
+def test_early_stopped_trials_are_pruned(tmp_path, tiny_space, ray_cpu):
+    budget = Budget(epochs=3, min_epochs=1, data_fraction=1.0, image_size=16, batch_size=16)
+    good = {"channels.multiplier": 0.125, "recipe.lr": LR_OK}
+    slow = {**good, "recipe.lr": LR_SLOW}
+    run_search(
+        settings(
+            tiny_space,
+            tmp_path,
+            trials=6,
+            budget=budget,
+            dataset="synthetic:200",
+            max_concurrent=1,
+            enqueue=(good, good, slow, slow, slow, slow),
+        )
+    )
+    trials = load(tmp_path).trials
+    pruned = [t for t in trials if t.state == TrialState.PRUNED]
+    assert pruned, "ASHA stopped no trial"
+    for t in trials:
+        if t.state == TrialState.PRUNED:
+            assert t.values is None and t.user_attrs["epochs_done"] < 3
+        else:
+            assert t.state == TrialState.COMPLETE and t.user_attrs["epochs_done"] == 3
+
+
+def test_bad_input_leaves_nothing(tmp_path, tiny_space):
+    with pytest.raises(InasError, match="no study .tiny. to resume"):
+        run_search(settings(tiny_space, tmp_path, resume=True))
+    with pytest.raises(InasError, match="unknown dataset"):
+        run_search(settings(tiny_space, tmp_path, dataset="cifar11"))
+    with pytest.raises(InasError, match="not a SQLAlchemy URL"):
+        run_search(settings(tiny_space, tmp_path, storage="no url"))
+    with pytest.raises(InasError, match="--min-epochs 3: must be between 1 and --epochs"):
+        run_search(settings(tiny_space, tmp_path, budget=Budget(2, 3, 1.0, 8, 16)))
+    assert list(tmp_path.iterdir()) == [tmp_path / "tiny.yaml"]
+
+
+def test_existing_study_needs_resume(tmp_path, tiny_space):
+    optuna.create_study(study_name="tiny", storage=f"sqlite:///{tmp_path}/s.db", directions=["minimize"] * 3)
+    with pytest.raises(InasError, match="already exists .* add --resume"):
+        run_search(settings(tiny_space, tmp_path))
+
+
+PEAK = {"running": 0}  # module-level: Ray runs a copy of the callback object
+
+
+class PeakRunning(Callback):
+    """How many trials Ray ran at once: its own count of RUNNING trials at every step."""
+
+    def on_step_end(self, iteration, trials, **info):
+        PEAK["running"] = max(PEAK["running"], sum(t.status == "RUNNING" for t in trials))
+
+
+@pytest.mark.parametrize(("gpus_per_trial", "expected"), [(0.5, 4), (1.0, 2)])
+def test_gpu_fractions_pack_trials(tmp_path, tiny_space, gpus_per_trial, expected):
+    """Two GPUs declared to Ray: half a GPU a trial runs four at once, a whole GPU two."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(num_cpus=4, num_gpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        point = {"channels.multiplier": 0.125, "recipe.lr": LR_OK}
+        budget = Budget(epochs=1, min_epochs=1, data_fraction=1.0, image_size=8, batch_size=16)
+        PEAK["running"] = 0
+        run_search(
+            settings(
+                tiny_space,
+                tmp_path,
+                trials=4,
+                budget=budget,
+                dataset="synthetic:60",
+                cpus_per_trial=1,
+                gpus_per_trial=gpus_per_trial,
+                enqueue=(point,) * 4,
+            ),
+            callbacks=(PeakRunning(),),
+        )
+        assert all(t.state == TrialState.COMPLETE for t in load(tmp_path).trials)
+        assert PEAK["running"] == expected
+    finally:
+        ray.shutdown()
+
+
+def test_killed_search_resumes_to_the_full_count(tmp_path, tiny_space):
+    url = f"sqlite:///{tmp_path}/s.db"
+    args = [
+        sys.executable,
+        "-m",
+        "inas",
+        "search",
+        "--space",
+        tiny_space,
+        "--storage",
+        url,
+        "--dataset",
+        "synthetic:60",
+        "--epochs",
+        "2",
+        "--min-epochs",
+        "2",
+        "--max-concurrent",
+        "1",
+        "--quiet",
+    ]
+    proc = subprocess.Popen(
+        [*args, "--trials", "6"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.time() + 240
+    done = []
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(1)
+        try:
+            done = [t for t in load(tmp_path).trials if t.state.is_finished()]
+        except Exception:  # the study does not exist yet
+            continue
+        if len(done) >= 2:
+            break
+    assert proc.poll() is None and len(done) >= 2, "the search finished or failed before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    at_kill = load(tmp_path).trials
+    before = {t.number: (t.state, t.values) for t in at_kill if t.state.is_finished()}
+    left_running = [t.number for t in at_kill if t.state == TrialState.RUNNING]
+
+    resumed = subprocess.run([*args, "--trials", "6", "--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    trials = load(tmp_path).trials
+    assert sum(t.state.is_finished() for t in trials) >= 6
+    assert not any(t.state == TrialState.RUNNING for t in trials)
+    for number in left_running:
+        assert trials[number].state == TrialState.FAIL
+        assert trials[number].user_attrs["fail_reason"] == "left running by a search that stopped"
+    assert all("fail_reason" in t.user_attrs for t in trials if t.state == TrialState.FAIL)
+    for number, (state, values) in before.items():  # no finished trial lost or changed
+        assert (trials[number].state, trials[number].values) == (state, values)
