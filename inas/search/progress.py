@@ -96,4 +96,5 @@ class SearchView(Callback):
         if self.live is not None:
             self.live.update(self.table())
             self.live.stop()
+            self.console.print()  # end the table's last line before the summary follows
             self.live = None

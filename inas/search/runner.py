@@ -297,7 +297,10 @@ def _tune(
         with tempfile.TemporaryDirectory(prefix="inas-ray-") as ray_dir:
             tuner = tune.Tuner(
                 trainable,
-                tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=remaining),
+                # Reusing trial processes saves a fresh Python + torch import per trial (seconds each).
+                tune_config=tune.TuneConfig(
+                    search_alg=searcher, scheduler=scheduler, num_samples=remaining, reuse_actors=True
+                ),
                 run_config=tune.RunConfig(name=study_name, storage_path=ray_dir, verbose=0, callbacks=callbacks),
             )
             tuner.fit()
