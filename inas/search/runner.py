@@ -13,6 +13,7 @@ import os
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,34 @@ def check_settings(s: SearchSettings) -> None:
         raise ConfigError(f"--sampler {s.sampler!r}: choose one of {', '.join(SAMPLERS)}")
 
 
+@contextlib.contextmanager
+def ray_session(s: SearchSettings) -> Iterator[None]:
+    """Join the cluster at `--address`, or start a local Ray, unless Ray is already running here."""
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Ray's own progress tables would fight the live view
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    if s.address:
+        kwargs["address"] = s.address
+    else:
+        kwargs.update(num_cpus=s.num_cpus, num_gpus=s.num_gpus)
+    try:
+        ray.init(**kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        where = f"the Ray cluster at {s.address}" if s.address else "a local Ray"
+        raise InasError(
+            f"cannot start or join {where} ({str(e).splitlines()[0]}); check --address and, with token "
+            "authentication, that RAY_AUTH_TOKEN matches the cluster's"
+        ) from None
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
 def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()) -> SearchSummary:
     """`view`: None (silent), "live" (a live table on stderr) or "log" (a line per finished trial).
     `callbacks`: extra Ray Tune callbacks (logging elsewhere, monitoring)."""
@@ -156,7 +185,8 @@ def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()
     db_file = sqlite_path(url)
     if s.resume and db_file is not None and not db_file.exists():
         raise InasError(f"no study {study_name!r} to resume: {db_file} does not exist; drop --resume to start it")
-    with StudyLock(url, study_name):
+    # Lock, then Ray, then the storage: failing to join Ray leaves no study behind.
+    with StudyLock(url, study_name), ray_session(s):
         storage = open_storage(url)
         exists = study_name in optuna.get_all_study_names(storage)
         if exists and not s.resume:
@@ -222,7 +252,6 @@ def _tune(
     remaining: int,
     view: str | None,
 ) -> None:
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Ray's own progress tables would fight the live view
     import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
@@ -230,83 +259,67 @@ def _tune(
 
     from inas.search.searcher import InasOptunaSearch
 
-    started_ray = False
-    if not ray.is_initialized():
-        kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
-        if s.address:
-            kwargs["address"] = s.address
-        else:
-            kwargs.update(num_cpus=s.num_cpus, num_gpus=s.num_gpus)
-        try:
-            ray.init(**kwargs)
-        except (ConnectionError, RuntimeError, ValueError) as e:
-            raise InasError(f"cannot start or join Ray ({str(e).splitlines()[0]}); check --address") from None
-        started_ray = True
-    try:
-        gpus = s.gpus_per_trial
-        cluster = ray.cluster_resources()
-        if gpus is None:
-            gpus = 1.0 if cluster.get("GPU", 0) >= 1 else 0.0
-        # With a search algorithm Tune keeps one trial pending at a time, so trials start one by one;
-        # let as many be pending as the cluster can run at once.
-        fits = int(cluster.get("CPU", 1) // s.cpus_per_trial)
-        if gpus > 0:
-            fits = min(fits, int(cluster.get("GPU", 0) // gpus))
-        if s.max_concurrent:
-            fits = min(fits, s.max_concurrent)
-        os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(max(1, min(fits, remaining)))
-        searcher: Any = InasOptunaSearch(
-            space=functools.partial(_define, space),
-            metric=[OBJECTIVES[o] for o in s.objectives],
-            mode=["min"] * len(s.objectives),
-            sampler=sampler,
-            study_name=study_name,
-            storage=storage,
-            points_to_evaluate=enqueue or None,
-            objective_keys=tuple(OBJECTIVES[o] for o in s.objectives),
+    gpus = s.gpus_per_trial
+    cluster = ray.cluster_resources()
+    if gpus is None:
+        gpus = 1.0 if cluster.get("GPU", 0) >= 1 else 0.0
+    # With a search algorithm Tune keeps one trial pending at a time, so trials start one by one;
+    # let as many be pending as the cluster can run at once.
+    fits = int(cluster.get("CPU", 1) // s.cpus_per_trial)
+    if gpus > 0:
+        fits = min(fits, int(cluster.get("GPU", 0) // gpus))
+    if s.max_concurrent:
+        fits = min(fits, s.max_concurrent)
+    os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(max(1, min(fits, remaining)))
+    searcher: Any = InasOptunaSearch(
+        space=functools.partial(_define, space),
+        metric=[OBJECTIVES[o] for o in s.objectives],
+        mode=["min"] * len(s.objectives),
+        sampler=sampler,
+        study_name=study_name,
+        storage=storage,
+        points_to_evaluate=enqueue or None,
+        objective_keys=tuple(OBJECTIVES[o] for o in s.objectives),
+    )
+    if s.max_concurrent:
+        searcher = ConcurrencyLimiter(searcher, max_concurrent=s.max_concurrent)
+    if s.budget.min_epochs < s.budget.epochs:
+        scheduler: Any = ASHAScheduler(
+            time_attr="epochs_done",
+            metric="val_top1",
+            mode="min",
+            max_t=s.budget.epochs,
+            grace_period=s.budget.min_epochs,
+            reduction_factor=3,
         )
-        if s.max_concurrent:
-            searcher = ConcurrencyLimiter(searcher, max_concurrent=s.max_concurrent)
-        if s.budget.min_epochs < s.budget.epochs:
-            scheduler: Any = ASHAScheduler(
-                time_attr="epochs_done",
-                metric="val_top1",
-                mode="min",
-                max_t=s.budget.epochs,
-                grace_period=s.budget.min_epochs,
-                reduction_factor=3,
-            )
-        else:
-            scheduler = FIFOScheduler()
-        settings = TrialSettings(
-            space=space,
-            recipe=recipe,
-            cpus=s.cpus_per_trial,
-            metric_keys=tuple(OBJECTIVES[o] for o in s.objectives),
-            measure_latency="latency_ms" in s.objectives,
-        )
-        trainable = tune.with_resources(
-            tune.with_parameters(run_trial, settings=settings, data=data),  # data goes to the object store once
-            {"cpu": s.cpus_per_trial, "gpu": gpus},
-        )
-        callbacks = list(extra_callbacks)
-        if view is not None:
-            from inas.search.progress import SearchView
+    else:
+        scheduler = FIFOScheduler()
+    settings = TrialSettings(
+        space=space,
+        recipe=recipe,
+        cpus=s.cpus_per_trial,
+        metric_keys=tuple(OBJECTIVES[o] for o in s.objectives),
+        measure_latency="latency_ms" in s.objectives,
+    )
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, settings=settings, data=data),  # data goes to the object store once
+        {"cpu": s.cpus_per_trial, "gpu": gpus},
+    )
+    callbacks = list(extra_callbacks)
+    if view is not None:
+        from inas.search.progress import SearchView
 
-            callbacks.append(SearchView(study_name, storage, s.objectives, s.trials, quiet=view == "log"))
-        with tempfile.TemporaryDirectory(prefix="inas-ray-") as ray_dir:
-            tuner = tune.Tuner(
-                trainable,
-                # Reusing trial processes saves a fresh Python + torch import per trial (seconds each).
-                tune_config=tune.TuneConfig(
-                    search_alg=searcher, scheduler=scheduler, num_samples=remaining, reuse_actors=True
-                ),
-                run_config=tune.RunConfig(name=study_name, storage_path=ray_dir, verbose=0, callbacks=callbacks),
-            )
-            tuner.fit()
-    finally:
-        if started_ray:
-            ray.shutdown()
+        callbacks.append(SearchView(study_name, storage, s.objectives, s.trials, quiet=view == "log"))
+    with tempfile.TemporaryDirectory(prefix="inas-ray-") as ray_dir:
+        tuner = tune.Tuner(
+            trainable,
+            # Reusing trial processes saves a fresh Python + torch import per trial (seconds each).
+            tune_config=tune.TuneConfig(
+                search_alg=searcher, scheduler=scheduler, num_samples=remaining, reuse_actors=True
+            ),
+            run_config=tune.RunConfig(name=study_name, storage_path=ray_dir, verbose=0, callbacks=callbacks),
+        )
+        tuner.fit()
 
 
 def _define(space: SearchSpace, trial: optuna.trial.BaseTrial) -> None:
