@@ -51,7 +51,9 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except InasError as e:
-            raise fail(str(e)) from None
+            exit = fail(str(e))
+            exit.exit_code = getattr(e, "exit_code", 2)
+            raise exit from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -336,6 +338,8 @@ def train_command(
         if v is not None
     }
     recipe = base.with_overrides(overrides, where="option")
+    if save is not None and save.exists() and not save.is_dir():
+        raise fail(f"--save {save}: a file is in the way; choose a folder that does not exist yet")
     if save is not None and save.exists() and any(save.iterdir()):
         raise fail(f"--save {save}: the folder exists and is not empty; choose a new folder")
     torch_device = pick_device(device)
@@ -366,6 +370,9 @@ def train_command(
             return True
 
         model, result = train(arch, recipe, data, device=torch_device, on_epoch=on_epoch, on_batch=on_batch)
+    if save is not None and result.status == "nan":
+        save = None  # a diverged network is not worth keeping; the summary says why
+        result.message = (result.message + "; " if result.message else "") + "no checkpoint written"
     if save is not None:
         save_checkpoint(save, model, arch, recipe, data, result)
     summary = {"status": result.status, "dataset": data.name, "arch_hash": arch.hash(), **result.to_dict()}

@@ -35,6 +35,12 @@ class DataError(InasError):
     """A dataset that cannot be found, downloaded or read."""
 
 
+class Interrupted(InasError):
+    """The user stopped a run (Ctrl-C); what finished is kept. The CLI exits with 130."""
+
+    exit_code = 130
+
+
 def unknown_name(kind: str, name: str, valid: list[str] | tuple[str, ...]) -> UnknownNameError:
     """Error for a registry miss that lists what would have worked."""
     return UnknownNameError(f"unknown {kind} {name!r}; choose one of: {', '.join(valid)}")

@@ -155,7 +155,7 @@ def stratified_split(labels: torch.Tensor, fraction: float, seed: int) -> tuple[
     A class of two or more images gives at least one when `fraction` > 0, so no split comes out empty.
     """
     g = torch.Generator().manual_seed(seed)
-    held, kept = [], []
+    held, kept = [torch.zeros(0, dtype=torch.long)], [torch.zeros(0, dtype=torch.long)]
     for c in torch.unique(labels):
         idx = torch.nonzero(labels == c).flatten()
         idx = idx[torch.randperm(len(idx), generator=g)]

@@ -36,7 +36,8 @@ class SearchView(Callback):
         self.start = time.time()
         self.live: Live | None = None
         self.console: Console | None = None
-        self.seen_finished: set[int] = set()
+        self.seen_finished: set[int] = set()  # finished in this run (a resumed study has older ones)
+        self.finished_before: set[int] = set()
 
     def __getstate__(self) -> dict:
         # Ray pickles its run config: leave the terminal objects out (they are made in `setup`).
@@ -70,6 +71,7 @@ class SearchView(Callback):
 
     def setup(self, **info: Any) -> None:
         self.console = Console(stderr=True)
+        self.finished_before = {t.number for t in self._study().get_trials(deepcopy=False) if t.state.is_finished()}
         if not self.quiet:
             self.live = Live(self.table(), console=self.console, refresh_per_second=1, transient=False)
             self.live.start()
@@ -84,7 +86,7 @@ class SearchView(Callback):
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         study = self._study()
         for t in study.get_trials(deepcopy=False):
-            if t.state.is_finished() and t.number not in self.seen_finished:
+            if t.state.is_finished() and t.number not in self.seen_finished | self.finished_before:
                 self.seen_finished.add(t.number)
                 if self.quiet and self.console is not None:
                     values = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.objectives, t.values or [], strict=False))
@@ -92,7 +94,14 @@ class SearchView(Callback):
                     self.console.print(f"trial {t.number} {t.state.name.lower()} {values} {reason}".rstrip())
         self._refresh()
 
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.on_trial_complete(iteration, trials, trial, **info)
+
     def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the live table (also after Ctrl-C, when Ray ends no experiment)."""
         if self.live is not None:
             self.live.update(self.table())
             self.live.stop()

@@ -9,20 +9,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import hashlib
+import json
 import os
+import socket
 import tempfile
 import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import optuna
 
 from inas import __version__
 from inas.data.datasets import ImageData, load_dataset, stratified_split
-from inas.errors import ConfigError, InasError
+from inas.errors import ConfigError, DataError, InasError, Interrupted
 from inas.search.settings import OBJECTIVES, SAMPLERS, Budget
 from inas.search.storage import StudyLock, check_url, default_storage, open_storage, sqlite_path
 from inas.search.study import counts, fail_stale_trials
@@ -86,19 +88,37 @@ def make_sampler(name: str, seed: int, n_objectives: int) -> optuna.samplers.Bas
 
 def subset(data: ImageData, fraction: float, seed: int) -> ImageData:
     """A stratified fraction of the training set (the test set stays whole)."""
-    if fraction >= 1:
-        return data
-    keep, _ = stratified_split(data.train_y, fraction, seed)
-    return dataclasses.replace(
-        data, name=f"{data.name}[{fraction:g}]", train_x=data.train_x[keep], train_y=data.train_y[keep]
-    )
+    if fraction < 1:
+        keep, _ = stratified_split(data.train_y, fraction, seed)
+        data = dataclasses.replace(
+            data, name=f"{data.name}[{fraction:g}]", train_x=data.train_x[keep], train_y=data.train_y[keep]
+        )
+    return data
+
+
+def check_splits(data: ImageData, recipe: TrainRecipe) -> None:
+    """Every trial trains and validates on something: found now, not in every trial."""
+    val, train = stratified_split(data.train_y, recipe.val_fraction, recipe.seed)
+    if len(val) == 0 or len(train) == 0:
+        raise DataError(
+            f"{data.name}: {len(data.train_y)} training images leave {len(train)} to train and {len(val)} to "
+            "validate on; use more data (or a budget with a larger data fraction)"
+        )
+
+
+def space_fingerprint(space: SearchSpace) -> str:
+    """A hash of what a space lets the search choose: comments, layout and description do not count."""
+    fields = dataclasses.asdict(space)
+    for key in ("source", "description"):
+        fields.pop(key)
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=repr).encode()).hexdigest()[:16]
 
 
 def study_settings(s: SearchSettings, space: SearchSpace, recipe: TrainRecipe) -> dict[str, Any]:
     """What a resumed search must share with the one it continues."""
     return {
         "space": space.name,
-        "space_source": Path(space.source).read_text(),
+        "space_fingerprint": space_fingerprint(space),
         "objectives": list(s.objectives),
         "dataset": s.dataset,
         "recipe": recipe.to_dict(),
@@ -130,12 +150,31 @@ def check_settings(s: SearchSettings) -> None:
         raise ConfigError(f"--sampler {s.sampler!r}: choose one of {', '.join(SAMPLERS)}")
 
 
+def check_reachable(address: str) -> None:
+    """Fail fast on a HOST:PORT nobody listens on (Ray itself retries for minutes)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto", "local" and the like: Ray resolves them
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as e:
+        raise InasError(
+            f"--address {address}: nothing answers there ({e.strerror or e}); start the cluster with "
+            "`ray start --head` and pass the address it prints, or `--address auto` on a cluster node"
+        ) from None
+
+
 @contextlib.contextmanager
 def ray_session(s: SearchSettings) -> Iterator[None]:
     """Join the cluster at `--address`, or start a local Ray, unless Ray is already running here."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Ray's own progress tables would fight the live view
+    # Ctrl-C raises KeyboardInterrupt out of Tuner.fit (Ray would otherwise stop quietly and return),
+    # so the search can say it was interrupted and mark what was running.
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     import ray
 
+    if s.address:
+        check_reachable(s.address)
     if ray.is_initialized():
         yield
         return
@@ -158,6 +197,29 @@ def ray_session(s: SearchSettings) -> Iterator[None]:
         ray.shutdown()
 
 
+def placement(s: SearchSettings) -> tuple[float, int]:
+    """GPUs a trial takes, and how many trials the cluster runs at once; none at all is bad input."""
+    import ray
+
+    cluster = ray.cluster_resources()
+    cpus, gpus = cluster.get("CPU", 0), s.gpus_per_trial
+    if gpus is None:
+        gpus = 1.0 if cluster.get("GPU", 0) >= 1 else 0.0
+    if gpus > cluster.get("GPU", 0):
+        raise InasError(
+            f"--gpus-per-trial {gpus:g}: the Ray cluster has {cluster.get('GPU', 0):g} GPUs; "
+            "lower it (0 trains on the CPU) or join a cluster with GPUs (--address)"
+        )
+    if s.cpus_per_trial > cpus:
+        raise InasError(f"--cpus-per-trial {s.cpus_per_trial:g}: the Ray cluster has {cpus:g} CPUs; lower it")
+    fits = int(cpus // s.cpus_per_trial)
+    if gpus > 0:
+        fits = min(fits, int(cluster.get("GPU", 0) // gpus))
+    if s.max_concurrent:
+        fits = min(fits, s.max_concurrent)
+    return gpus, fits
+
+
 def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()) -> SearchSummary:
     """`view`: None (silent), "live" (a live table on stderr) or "log" (a line per finished trial).
     `callbacks`: extra Ray Tune callbacks (logging elsewhere, monitoring)."""
@@ -174,8 +236,9 @@ def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()
         image_size=s.budget.image_size,
         seed=s.seed,
     )
-    sampler = make_sampler(s.sampler, s.seed, len(s.objectives))
+    make_sampler(s.sampler, s.seed, len(s.objectives))  # a sampler that cannot be made is bad input, found now
     data = subset(load_dataset(s.dataset, s.data_dir), s.budget.data_fraction, s.seed)
+    check_splits(data, recipe)
     enqueue = [dict(p) for p in s.enqueue]
     if s.warm_start == "seed":
         enqueue += [params for _, params in warm_start_points(space, data.num_classes)]
@@ -187,6 +250,7 @@ def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()
         raise InasError(f"no study {study_name!r} to resume: {db_file} does not exist; drop --resume to start it")
     # Lock, then Ray, then the storage: failing to join Ray leaves no study behind.
     with StudyLock(url, study_name), ray_session(s):
+        gpus, fits = placement(s)
         storage = open_storage(url)
         exists = study_name in optuna.get_all_study_names(storage)
         if exists and not s.resume:
@@ -213,23 +277,34 @@ def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()
             study.set_metric_names(list(s.objectives))  # optuna-dashboard labels its axes with these
             study.set_user_attr("settings", wanted)
             study.set_user_attr("inas_version", __version__)
-        done = sum(1 for t in study.get_trials(deepcopy=False) if t.state.is_finished())
-        remaining = s.trials - done
+        trials = study.get_trials(deepcopy=False)
+        remaining = s.trials - sum(1 for t in trials if t.state.is_finished())
+        # A resumed search must not replay the proposals of the run it continues.
+        sampler = make_sampler(s.sampler, s.seed + len(trials), len(s.objectives))
         start = time.time()
         if remaining > 0:
-            _tune(
-                callbacks,
-                s,
-                space,
-                study_name,
-                storage,
-                sampler,
-                recipe,
-                data,
-                enqueue[:remaining] if not exists else [],
-                remaining,
-                view,
-            )
+            try:
+                _tune(
+                    callbacks,
+                    s,
+                    space,
+                    study_name,
+                    storage,
+                    sampler,
+                    recipe,
+                    data,
+                    enqueue[:remaining] if not exists else [],
+                    remaining,
+                    view,
+                    gpus,
+                    fits,
+                )
+            except KeyboardInterrupt:
+                stopped = fail_stale_trials(study, "interrupted (Ctrl-C)")
+                raise Interrupted(
+                    f"interrupted; {stopped} running trial(s) marked failed, finished ones are kept in "
+                    f"{url}; continue with --resume"
+                ) from None
         study = optuna.load_study(study_name=study_name, storage=storage)
         c = counts(study)
         best_trials = study.best_trials if c["complete"] else []
@@ -251,25 +326,17 @@ def _tune(
     enqueue: list[dict[str, Any]],
     remaining: int,
     view: str | None,
+    gpus: float,
+    fits: int,
 ) -> None:
-    import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search import ConcurrencyLimiter
 
     from inas.search.searcher import InasOptunaSearch
 
-    gpus = s.gpus_per_trial
-    cluster = ray.cluster_resources()
-    if gpus is None:
-        gpus = 1.0 if cluster.get("GPU", 0) >= 1 else 0.0
     # With a search algorithm Tune keeps one trial pending at a time, so trials start one by one;
     # let as many be pending as the cluster can run at once.
-    fits = int(cluster.get("CPU", 1) // s.cpus_per_trial)
-    if gpus > 0:
-        fits = min(fits, int(cluster.get("GPU", 0) // gpus))
-    if s.max_concurrent:
-        fits = min(fits, s.max_concurrent)
     os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(max(1, min(fits, remaining)))
     searcher: Any = InasOptunaSearch(
         space=functools.partial(_define, space),
@@ -306,10 +373,12 @@ def _tune(
         {"cpu": s.cpus_per_trial, "gpu": gpus},
     )
     callbacks = list(extra_callbacks)
+    search_view = None
     if view is not None:
         from inas.search.progress import SearchView
 
-        callbacks.append(SearchView(study_name, storage, s.objectives, s.trials, quiet=view == "log"))
+        search_view = SearchView(study_name, storage, s.objectives, s.trials, quiet=view == "log")
+        callbacks.append(search_view)
     with tempfile.TemporaryDirectory(prefix="inas-ray-") as ray_dir:
         tuner = tune.Tuner(
             trainable,
@@ -319,7 +388,11 @@ def _tune(
             ),
             run_config=tune.RunConfig(name=study_name, storage_path=ray_dir, verbose=0, callbacks=callbacks),
         )
-        tuner.fit()
+        try:
+            tuner.fit()
+        finally:
+            if search_view is not None:
+                search_view.close()
 
 
 def _define(space: SearchSpace, trial: optuna.trial.BaseTrial) -> None:

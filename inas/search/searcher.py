@@ -5,14 +5,17 @@ Changes to Ray's behaviour:
   of a partly trained network; only fully trained trials carry objective values.
 - A trial that reported a failure (NaN loss, CUDA out of memory, an invalid candidate, an exception)
   is FAIL, with the reason as the user attribute `fail_reason`.
-- Validation top-1 error is stored as an intermediate value per epoch, with any number of
-  objectives (Trial.report refuses multi-objective studies; the storage call does not).
+- Validation top-1 error per epoch is kept as the user attribute `val_top1_curve` ([epoch, error]
+  pairs), updated as the trial runs. Single-objective studies also get it as intermediate values;
+  multi-objective ones do not: Optuna's TPE scores pruned trials with intermediate values through
+  `study.direction`, which a multi-objective study refuses (Trial.report refuses them for that reason).
 - The trial's record (architecture, recipe, params, MACs, times, errors, device, versions) is kept as
   user attributes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -22,6 +25,8 @@ from optuna.trial import TrialState
 from ray.tune.search.optuna import OptunaSearch
 
 log = logging.getLogger(__name__)
+
+CURVE_KEY = "val_top1_curve"
 
 # Reported metrics kept as user attributes of the Optuna trial.
 RECORD_KEYS = (
@@ -66,6 +71,7 @@ class InasOptunaSearch(OptunaSearch):
     def __init__(self, *args: Any, objective_keys: tuple[str, ...], **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.objective_keys = objective_keys
+        self._curves: dict[str, dict[int, float]] = {}
 
     def save(self, checkpoint_path: str) -> None:
         """Nothing to save: every finished trial is already in the study, which `--resume` reads."""
@@ -78,8 +84,15 @@ class InasOptunaSearch(OptunaSearch):
         epoch, value = result.get("epochs_done"), result.get("val_top1")
         if ot_trial is None or epoch is None or value is None or result.get("status") == "fail":
             return
+        curve = self._curves.setdefault(trial_id, {})
+        curve[int(epoch)] = float(value)
         storage = self._ot_study._storage
-        storage.set_trial_intermediate_value(ot_trial._trial_id, int(epoch), float(value))
+        try:
+            storage.set_trial_user_attr(ot_trial._trial_id, CURVE_KEY, [[e, v] for e, v in sorted(curve.items())])
+            if len(self._ot_study.directions) == 1:
+                storage.set_trial_intermediate_value(ot_trial._trial_id, int(epoch), float(value))
+        except Exception as e:  # a learning-curve point is not worth the search
+            log.warning("could not record epoch %s of trial %s: %s", epoch, ot_trial.number, e)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if trial_id in self._completed_trials or trial_id not in self._ot_trials:
@@ -87,6 +100,16 @@ class InasOptunaSearch(OptunaSearch):
         ot_trial = self._ot_trials[trial_id]
         if result:  # Ray hands the last result to this method only, not to on_trial_result
             self.on_trial_result(trial_id, result)
+        try:
+            self._record(ot_trial, result, error)
+        except Exception as e:  # never lose the search over one trial's bookkeeping
+            log.warning("could not record trial %s: %s", ot_trial.number, e)
+            with contextlib.suppress(Exception):  # leave no trial RUNNING for ever
+                self._ot_study.tell(ot_trial, state=TrialState.FAIL)
+        self._completed_trials.add(trial_id)
+        self._curves.pop(trial_id, None)
+
+    def _record(self, ot_trial: Any, result: dict | None, error: bool) -> None:
         state, reason = trial_state(result, error)
         values = None
         if state == TrialState.COMPLETE:
@@ -101,8 +124,4 @@ class InasOptunaSearch(OptunaSearch):
                 ot_trial.set_user_attr(key, json.loads(result[key]))
         if reason:
             ot_trial.set_user_attr("fail_reason", reason)
-        try:
-            self._ot_study.tell(ot_trial, values, state=state)
-        except Exception as e:  # never lose the search over one trial's bookkeeping
-            log.warning("could not record trial %s: %s", ot_trial.number, e)
-        self._completed_trials.add(trial_id)
+        self._ot_study.tell(ot_trial, values, state=state)

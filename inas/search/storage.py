@@ -3,6 +3,7 @@ optuna-dashboard can read while a search writes, and a lock file so two searches
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -64,24 +65,49 @@ class StudyLock:
         self.path = path.with_name(f".{path.name}.{study}.lock") if path is not None else None
         self.study = study
         self._fd: int | None = None
+        self._made: list[Path] = []
 
     def __enter__(self) -> StudyLock:
         if self.path is None:
             return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        folder = self.path.parent
+        self._made = [p for p in (folder, *folder.parents) if not p.exists()]  # removed again if left empty
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
-            os.close(fd)
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = self._lock()
+        except OSError as e:
+            self._remove_made()
             raise InasError(
-                f"study {self.study!r} is being searched by {holder}; wait for it to finish or use another --study"
+                f"--storage: cannot write the study's folder {folder} ({e.strerror}); choose a writable path"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()}".encode())
         self._fd = fd
         return self
+
+    def _lock(self) -> int:
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+                os.close(fd)
+                self._remove_made()
+                raise InasError(
+                    f"study {self.study!r} is being searched by {holder}; wait for it to finish or use another --study"
+                ) from None
+            try:  # the holder we waited on may have removed the file: then lock the one there now
+                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+
+    def _remove_made(self) -> None:
+        for folder in self._made:  # deepest first; a folder something was written to stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     def __exit__(self, *exc) -> None:
         if self._fd is not None:
@@ -90,3 +116,4 @@ class StudyLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+            self._remove_made()

@@ -6,11 +6,12 @@ import optuna
 from optuna.trial import TrialState
 
 
-def fail_stale_trials(study: optuna.Study) -> int:
-    """Trials left RUNNING by a search that died (we hold the study's lock, so none is alive)."""
+def fail_stale_trials(study: optuna.Study, reason: str = "left running by a search that stopped") -> int:
+    """Mark FAIL the trials left RUNNING by a search that stopped (we hold the study's lock, so none
+    of them is alive)."""
     stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
     for t in stale:
-        study._storage.set_trial_user_attr(t._trial_id, "fail_reason", "left running by a search that stopped")
+        study._storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
     return len(stale)
 

@@ -20,7 +20,7 @@ log: true}` for floats):
     block: {kind: ..., kernel5: ..., norm: ..., factorized: ..., residual: ...}
     head: {dropout: ...}
     aux_heads: {choices: [[], [4a, 4d]]}
-    recipe: {label_smoothing: ..., lr: ..., ...}   # any TrainRecipe field
+    recipe: {label_smoothing: ..., lr: ..., ...}   # a TrainRecipe field but epochs, batch_size, image_size, val_fraction, seed
 """
 
 from __future__ import annotations
@@ -324,7 +324,12 @@ def parse_space(data: Any, source: str) -> SearchSpace:
     if aux is not None and aux.kind in ("int", "float"):
         raise ctx.error("aux_heads", "must be a list of module names or {choices: [[...], ...]}")
 
-    recipe_raw = ctx.mapping(data.get("recipe") or {}, "recipe", TrainRecipe.fields())
+    for key in data.get("recipe") or {} if isinstance(data.get("recipe"), dict) else ():
+        if key in FIXED_RECIPE:
+            raise ctx.error(
+                f"recipe.{key}", "is fixed by the search (its budget and validation protocol); remove it from the space"
+            )
+    recipe_raw = ctx.mapping(data.get("recipe") or {}, "recipe", SEARCHABLE_RECIPE)
     recipe = {
         k: parse_dim(ctx, v, f"recipe.{k}", _recipe_check(ctx, k), integer=type(getattr(TrainRecipe(), k)) is int)
         for k, v in recipe_raw.items()
@@ -346,6 +351,12 @@ def parse_space(data: Any, source: str) -> SearchSpace:
     )
     _check_candidates(ctx, space)
     return space
+
+
+# The budget and the selection protocol fix these for every trial alike (ASHA compares trials epoch by
+# epoch; selection compares them on one validation split), so a space may not vary them.
+FIXED_RECIPE = ("epochs", "batch_size", "image_size", "val_fraction", "seed")
+SEARCHABLE_RECIPE = tuple(k for k in TrainRecipe.fields() if k not in FIXED_RECIPE)
 
 
 def _recipe_check(ctx: _Ctx, key: str):

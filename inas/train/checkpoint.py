@@ -24,7 +24,9 @@ def save_checkpoint(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        torch.save(model.state_dict(), tmp / "model.pt")
+        # CPU and contiguous: loads on a machine without the GPU, whatever memory format trained it.
+        weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        torch.save(weights, tmp / "model.pt")
         meta = {
             "arch": arch.to_dict(),
             "arch_hash": arch.hash(),

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from inas.data.datasets import ImageData, stratified_split
 from inas.data.loader import DeviceLoader
-from inas.errors import ConfigError
+from inas.errors import ConfigError, DataError
 from inas.model.config import ArchConfig
 from inas.model.network import GoogLeNet, build, count_params
 from inas.train.metrics import EpochMetrics, TrainResult, topk_correct
@@ -33,7 +33,10 @@ def pick_device(name: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"--device {name}: no CUDA device is available here; use --device cpu")
-    return torch.device(name)
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"--device {name!r}: not a device; use auto, cpu, cuda or cuda:N") from None
 
 
 def make_optimizer(model: torch.nn.Module, r: TrainRecipe) -> torch.optim.Optimizer:
@@ -75,7 +78,14 @@ def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torc
     if r.val_fraction > 0:
         val_idx, train_idx = stratified_split(data.train_y, r.val_fraction, r.seed)
         train_x, train_y = data.train_x[train_idx], data.train_y[train_idx]
+        if len(train_idx) == 0 or len(val_idx) == 0:
+            raise DataError(
+                f"{data.name}: a validation fraction of {r.val_fraction:g} leaves {len(train_idx)} training and "
+                f"{len(val_idx)} validation images; choose a fraction between them (--val-fraction) or more data"
+            )
         val = DeviceLoader(data.train_x[val_idx], data.train_y[val_idx], batch_size=EVAL_BATCH, **common)
+    if len(train_y) == 0:
+        raise DataError(f"{data.name}: the training set is empty; use more data")
     batch = min(r.batch_size, len(train_y))
     train = DeviceLoader(
         train_x, train_y, batch_size=batch, augment=r.augment, shuffle=True, drop_last=True, seed=r.seed, **common

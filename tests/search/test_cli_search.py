@@ -62,6 +62,7 @@ def test_search_command_and_dashboard(tmp_path, tiny_space, ray_cpu):
         (["--resume"], "no study 'tiny' to resume"),
         (["--dataset", "cifar11"], "unknown dataset 'cifar11'"),
         (["--trials", "0"], "--trials: must be at least 1"),
+        (["--dataset", "synthetic:10", "--budget", "smoke"], "0 training images leave 0 to train"),
     ],
 )
 def test_bad_search_input(tmp_path, tiny_space, extra, message):
@@ -79,3 +80,27 @@ def test_search_exit_code_as_a_subprocess(tmp_path, tiny_space):
         timeout=120,
     )
     assert proc.returncode == 2 and "not a SQLAlchemy URL" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_cluster_leaves_no_folder(tmp_path, tiny_space):
+    url = f"sqlite:///{tmp_path}/new/folder/s.db"
+    args = ["search", "--space", tiny_space, "--storage", url, "--dataset", "synthetic:60"]
+    args += ["--address", f"127.0.0.1:{free_port()}"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "nothing answers there" in result.stderr and "ray start --head" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]
+
+
+def test_unwritable_storage_folder(tmp_path, tiny_space):
+    (tmp_path / "file").write_text("")
+    url = f"sqlite:///{tmp_path}/file/s.db"
+    result = runner.invoke(app, ["search", "--space", tiny_space, "--storage", url, "--dataset", "synthetic:60"])
+    assert result.exit_code == 2 and "cannot write the study's folder" in result.stderr

@@ -47,7 +47,9 @@ def test_trials_land_in_the_study(tmp_path, tiny_space, ray_cpu):
     for t in study.trials:
         assert t.state == TrialState.COMPLETE
         assert t.values[0] == t.user_attrs["val_top1"] and t.values[1] == t.user_attrs["params"]
-        assert sorted(t.intermediate_values) == [1, 2]  # a learning curve, with three objectives
+        curve = t.user_attrs["val_top1_curve"]  # a learning curve, with three objectives
+        assert [e for e, _ in curve] == [1, 2] and curve[-1][1] == t.values[0]
+        assert not t.intermediate_values  # TPE would crash on pruned multi-objective trials with them
         assert t.user_attrs["epochs_done"] == 2 and t.user_attrs["arch"]["stem"] == "cifar"
         for key in (
             "recipe",
@@ -211,3 +213,53 @@ def test_killed_search_resumes_to_the_full_count(tmp_path, tiny_space):
     assert all("fail_reason" in t.user_attrs for t in trials if t.state == TrialState.FAIL)
     for number, (state, values) in before.items():  # no finished trial lost or changed
         assert (trials[number].state, trials[number].values) == (state, values)
+
+
+def test_impossible_resources_are_refused_before_the_study(tmp_path, tiny_space, ray_cpu):
+    with pytest.raises(InasError, match=r"--gpus-per-trial 1: the Ray cluster has 0 GPUs"):
+        run_search(settings(tiny_space, tmp_path, gpus_per_trial=1.0))
+    with pytest.raises(InasError, match=r"--cpus-per-trial 3: the Ray cluster has 2 CPUs"):
+        run_search(settings(tiny_space, tmp_path, cpus_per_trial=3))
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_resume_proposes_new_candidates_and_ignores_comments(tmp_path, ray_cpu):
+    space = tmp_path / "tiny.yaml"
+    space.write_text(
+        "name: tiny\nbase: seed/short4\nnum_classes: 10\n"
+        "channels: {multiplier: {low: 0.05, high: 0.1}, scope: network, round_to: 4}\n"
+    )
+    fixed = dict(sampler="random", budget=Budget(1, 1, 1.0, 8, 16))
+    run_search(settings(str(space), tmp_path, trials=2, **fixed))
+    space.write_text("# reformatted, same space\n" + space.read_text().replace("{low: 0.05", "{ low: 0.05"))
+    run_search(settings(str(space), tmp_path, trials=4, resume=True, **fixed))
+    proposed = [t.params["channels.multiplier"] for t in load(tmp_path).trials]
+    assert len(proposed) == 4 and proposed[2:] != proposed[:2]
+
+    space.write_text(space.read_text().replace("high: 0.1", "high: 0.2"))
+    with pytest.raises(InasError, match="was run with other space_fingerprint"):
+        run_search(settings(str(space), tmp_path, trials=5, resume=True, **fixed))
+
+
+def test_ctrl_c_marks_running_trials_and_exits_130(tmp_path, tiny_space):
+    url = f"sqlite:///{tmp_path}/s.db"
+    args = [sys.executable, "-m", "inas", "search", "--space", tiny_space, "--storage", url]
+    args += ["--dataset", "synthetic:60", "--epochs", "3", "--min-epochs", "3", "--max-concurrent", "1"]
+    proc = subprocess.Popen(
+        [*args, "--trials", "50", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+        try:
+            if any(t.state.is_finished() for t in load(tmp_path).trials):
+                break
+        except Exception:  # the study does not exist yet
+            continue
+    assert proc.poll() is None, "the search ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "--resume" in err and "Traceback" not in err
+    trials = load(tmp_path).trials
+    assert trials and not any(t.state == TrialState.RUNNING for t in trials)

@@ -21,3 +21,46 @@ def test_reported_failure_keeps_its_reason():
 def test_crashed_process_is_a_failure():
     state, reason = trial_state(None, error=True)
     assert state == TrialState.FAIL and "process failed" in reason
+
+
+def make_searcher(n_objectives: int):
+    import optuna
+    from optuna.distributions import FloatDistribution
+
+    from inas.search.searcher import InasOptunaSearch
+
+    keys = ("val_top1", "params", "train_seconds")[:n_objectives]
+    return InasOptunaSearch(
+        space={"x": FloatDistribution(0, 1)},
+        metric=list(keys),
+        mode=["min"] * n_objectives,
+        sampler=optuna.samplers.TPESampler(n_startup_trials=2, seed=0),
+        storage=optuna.storages.InMemoryStorage(),
+        study_name="s",
+        objective_keys=keys,
+    )
+
+
+def run_pruned(searcher, trial_id: str) -> None:
+    assert searcher.suggest(trial_id) is not None
+    for epoch in (1, 2):
+        searcher.on_trial_result(trial_id, {"epochs_done": epoch, "val_top1": 0.9 - epoch / 10})
+    searcher.on_trial_complete(trial_id, {"epochs_done": 2, "epochs_total": 6, "val_top1": 0.7})
+
+
+def test_pruned_trials_keep_curves_and_tpe_goes_on_multi_objective():
+    """Regression: intermediate values on pruned trials of a multi-objective study crashed TPE."""
+    searcher = make_searcher(3)
+    for i in range(5):
+        run_pruned(searcher, f"t{i}")
+    trials = searcher._ot_study.trials
+    assert [t.state for t in trials] == [TrialState.PRUNED] * 5
+    assert trials[0].user_attrs["val_top1_curve"] == [[1, 0.8], [2, 0.7]]
+    assert not trials[0].intermediate_values
+
+
+def test_single_objective_gets_intermediate_values():
+    searcher = make_searcher(1)
+    for i in range(4):
+        run_pruned(searcher, f"t{i}")
+    assert searcher._ot_study.trials[0].intermediate_values == {1: 0.8, 2: 0.7}

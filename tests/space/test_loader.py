@@ -60,7 +60,12 @@ BAD = [
         r"depth\.4: this value is a whole number: give integer low, high and step",
     ),
     (GOOD + "depth: {3: 2, stage3: 1}\n", r"depth\.stage3: stage 3 is given twice; keep one entry"),
-    (GOOD + "recipe: {epochs: {low: 5.0, high: 20}}\n", r"recipe\.epochs\.low: must be a positive integer, got 5\.0"),
+    (GOOD + "recipe: {momentum: {low: -1, high: 0.9}}\n", r"recipe\.momentum\.low: must be a number >= 0"),
+    (
+        GOOD + "recipe: {epochs: {low: 5, high: 20}}\n",
+        r"recipe\.epochs: is fixed by the search .*remove it from the space",
+    ),
+    (GOOD + "recipe: {val_fraction: 0.2}\n", r"recipe\.val_fraction: is fixed by the search"),
     (GOOD + "channels: {multiplier: .nan}\n", r"channels\.multiplier: must be a positive number, got nan"),
     (
         GOOD + "channels: {multiplier: {low: 0.5, high: .inf}}\n",
