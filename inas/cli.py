@@ -6,21 +6,21 @@ stderr and exits 2, with no traceback.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from inas import __version__
-from inas.errors import ConfigError, InasError
+from inas.cli_common import fail, print_json, user_errors
+from inas.errors import ConfigError
+from inas.report.commands import compare_command, dashboard_command, report_command, trials_command
 
 app = typer.Typer(
     help="Neural architecture search over GoogLeNet / Inception configurations.",
@@ -34,32 +34,6 @@ app.add_typer(space_app, name="space")
 app.add_typer(model_app, name="model")
 
 out = Console(highlight=False)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fail(message: str) -> typer.Exit:
-    """Print one line on stderr; the caller raises the returned Exit (code 2)."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
-def user_errors(fn: F) -> F:
-    """Turn library errors caused by input into one line and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except InasError as e:
-            exit = fail(str(e))
-            exit.exit_code = getattr(e, "exit_code", 2)
-            raise exit from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2))
 
 
 def _points(n: float) -> str:
@@ -476,6 +450,14 @@ def search_command(
     for name, value in summary.best.items():
         typer.echo(f"  best {name}: {value:,.4g}")
     typer.echo(f"browse: optuna-dashboard {summary.storage}")
+
+
+# -- looking at studies ------------------------------------------------------------------------
+
+app.command("report")(report_command)
+app.command("trials")(trials_command)
+app.command("compare")(compare_command)
+app.command("dashboard")(dashboard_command)
 
 
 def main() -> None:

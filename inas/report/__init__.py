@@ -1,0 +1,1 @@
+"""Looking at studies: tables (`data`), plotly figures (`figures`), HTML reports (`page`), commands."""

@@ -1,0 +1,122 @@
+"""`inas report`, `inas trials`, `inas compare` and `inas dashboard`: looking at studies."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from inas.cli_common import fail, user_errors
+from inas.errors import InasError
+
+STORAGE_HELP = "SQLAlchemy URL of the study's storage (default: sqlite:///studies/STUDY.db)."
+StudyArg = Annotated[str, typer.Argument(help="Study name, or the path of a SQLite .db file holding one study.")]
+StorageOpt = Annotated[str | None, typer.Option("--storage", help=STORAGE_HELP)]
+FORMATS = ("table", "csv", "json", "markdown")
+
+
+@user_errors
+def report_command(
+    study: StudyArg,
+    storage: StorageOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="HTML file (default: dashboards/STUDY.html).")] = None,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the report in a browser.")] = False,
+) -> None:
+    """Write one self-contained HTML report of a study: Pareto front, hypervolume, choices, curves, failures."""
+    from inas.report.load import default_report_path, open_study
+    from inas.report.page import study_report, write_atomic
+
+    ref = open_study(study, storage)
+    text, notes = study_report(ref)
+    path = out or default_report_path(ref.name)
+    write_atomic(path, text)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"report: {path}")
+    if open_browser:
+        webbrowser.open(path.resolve().as_uri())
+
+
+@user_errors
+def trials_command(
+    study: StudyArg,
+    storage: StorageOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown.")] = "table",
+    pareto_only: Annotated[bool, typer.Option("--pareto-only", help="Only the Pareto front's trials.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """One row a trial: objectives, state, the record inas keeps and the sampled choices."""
+    from inas.report.data import trials_frame
+    from inas.report.load import open_study
+    from inas.report.page import write_atomic
+
+    if fmt not in FORMATS:
+        raise fail(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    ref = open_study(study, storage)
+    frame = trials_frame(ref.study)
+    if pareto_only:
+        frame = frame[frame["pareto"]]
+    if fmt == "csv":
+        text = frame.to_csv(index=False)
+    elif fmt == "json":
+        text = frame.to_json(orient="records", indent=2) + "\n"
+    elif fmt == "markdown":
+        text = frame.to_markdown(index=False) + "\n"
+    else:
+        text = (frame.to_string(index=False, na_rep="-") if len(frame) else "(no trials)") + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomic(out, text)
+        typer.echo(f"{len(frame)} trials: {out}", err=True)
+
+
+@user_errors
+def compare_command(
+    studies: Annotated[list[str], typer.Argument(help="Two or more study names (or .db paths).")],
+    storage: StorageOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="HTML file (default: dashboards/compare-A-B.html).")] = None,
+) -> None:
+    """Overlay the fronts of several studies in one report, with their hypervolumes side by side
+    (one reference point for all)."""
+    from inas.report.load import default_report_path, open_study
+    from inas.report.page import compare_report, write_atomic
+
+    if len(studies) < 2:
+        raise fail("compare needs at least two studies: inas compare STUDY_A STUDY_B ...")
+    refs = [open_study(s, storage) for s in studies]
+    if len({r.name for r in refs}) < len(refs):
+        raise fail("a study is named twice; name each once")
+    text, summary = compare_report(refs)
+    path = out or default_report_path("compare-" + "-".join(r.name for r in refs))
+    write_atomic(path, text)
+    typer.echo(summary.to_string(index=False, na_rep="-"))
+    typer.echo(f"report: {path}")
+
+
+@user_errors
+def dashboard_command(
+    study: StudyArg,
+    storage: StorageOpt = None,
+    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8080,
+    host: Annotated[str, typer.Option("--host", help="Interface to serve on (0.0.0.0: every one).")] = "127.0.0.1",
+) -> None:
+    """Serve optuna-dashboard on the study's storage until Ctrl-C."""
+    from optuna_dashboard import run_server
+
+    from inas.report.load import open_study
+
+    ref = open_study(study, storage)
+    try:
+        with socket.socket() as s:
+            s.bind((host, port))
+    except OSError as e:
+        raise InasError(f"--port {port}: cannot serve on {host}:{port} ({e.strerror}); choose another --port") from None
+    study_id = ref.study._study_id
+    typer.echo(f"optuna-dashboard: http://{host}:{port}/dashboard/studies/{study_id}  (Ctrl-C stops it)", err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        run_server(ref.url, host=host, port=port)

@@ -1,0 +1,221 @@
+"""Plotly figures of a study, each drawn from a frame of `inas.report.data`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from inas.report.data import non_dominated
+
+FAINT = 0.25
+LAYOUT = dict(
+    template="plotly_white",
+    margin=dict(l=60, r=20, t=60, b=50),
+    height=480,
+    legend=dict(orientation="h", yanchor="top", y=-0.15),  # below the plot, clear of colour bars
+)
+
+
+def _hover(frame: pd.DataFrame, choices: Sequence[str]) -> list[str]:
+    """Trial number, its numbers and its sampled configuration, one line each."""
+    texts = []
+    for _, row in frame.iterrows():
+        lines = [f"<b>trial {row['number']}</b> ({row['state']})"]
+        for key, label in (("val_top1", "val error"), ("params", "params"), ("train_seconds", "train s")):
+            if pd.notna(row.get(key)):
+                lines.append(f"{label}: {row[key]:,.4g}")
+        lines += [f"{c} = {row[c]}" for c in choices if pd.notna(row.get(c))]
+        texts.append("<br>".join(lines))
+    return texts
+
+
+def pareto_2d(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figure:
+    """Validation error against parameters; colour: training time. Pareto members large and outlined,
+    the rest of the complete trials faint, pruned trials (at their last validated epoch) fainter."""
+    fig = go.Figure()
+    done = frame[frame["state"] == "complete"]
+    pruned = frame[(frame["state"] == "pruned") & frame["val_top1"].notna()]
+    if len(pruned):
+        fig.add_trace(
+            go.Scatter(
+                x=pruned["params"],
+                y=pruned["val_top1"],
+                mode="markers",
+                name="pruned (last epoch seen)",
+                marker=dict(symbol="x", color="grey", size=7, opacity=FAINT),
+                hovertext=_hover(pruned, choices),
+                hoverinfo="text",
+            )
+        )
+    for members, name in ((done[~done["pareto"]], "dominated"), (done[done["pareto"]], "Pareto front")):
+        front = name == "Pareto front"
+        fig.add_trace(
+            go.Scatter(
+                x=members["params"],
+                y=members["val_top1"],
+                mode="markers",
+                name=name,
+                marker=dict(
+                    color=members["train_seconds"],
+                    coloraxis="coloraxis",
+                    size=12 if front else 8,
+                    opacity=1.0 if front else FAINT + 0.15,
+                    line=dict(width=1.5 if front else 0, color="black"),
+                ),
+                hovertext=_hover(members, choices),
+                hoverinfo="text",
+            )
+        )
+    if len(done):  # the error-vs-parameters front as a staircase
+        points = done[["params", "val_top1"]].to_numpy(dtype=float)
+        stairs = done[non_dominated(points)].sort_values("params")
+        fig.add_trace(
+            go.Scatter(
+                x=stairs["params"],
+                y=stairs["val_top1"],
+                mode="lines",
+                line=dict(shape="hv", color="black", width=1, dash="dot"),
+                name="front in these two objectives",
+                hoverinfo="skip",
+            )
+        )
+    fig.update_layout(
+        title="Validation error vs parameters (colour: training time)",
+        xaxis=dict(title="parameters", type="log"),
+        yaxis=dict(title="validation top-1 error", tickformat=".1%"),
+        coloraxis=dict(colorscale="Viridis", colorbar=dict(title="train s")),
+        **{**LAYOUT, "height": 540},
+    )
+    return fig
+
+
+def pareto_3d(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figure:
+    done = frame[frame["state"] == "complete"]
+    fig = go.Figure()
+    for members, name in ((done[~done["pareto"]], "dominated"), (done[done["pareto"]], "Pareto front")):
+        front = name == "Pareto front"
+        fig.add_trace(
+            go.Scatter3d(
+                x=members["params"],
+                y=members["train_seconds"],
+                z=members["val_top1"],
+                mode="markers",
+                name=name,
+                marker=dict(
+                    size=6 if front else 4, opacity=1.0 if front else 0.35, color="crimson" if front else "grey"
+                ),
+                hovertext=_hover(members, choices),
+                hoverinfo="text",
+            )
+        )
+    fig.update_layout(
+        title="Error, parameters and training time",
+        scene=dict(
+            xaxis=dict(title="parameters", type="log"),
+            yaxis=dict(title="train s"),
+            zaxis=dict(title="val error", tickformat=".0%"),
+        ),
+        **{**LAYOUT, "height": 560},
+    )
+    return fig
+
+
+def hypervolume_figure(histories: dict[str, pd.DataFrame], reference: Sequence[float], objectives: Sequence[str]):
+    """Hypervolume fraction against trial number, one line a study."""
+    fig = go.Figure()
+    for name, h in histories.items():
+        fig.add_trace(go.Scatter(x=h["number"], y=h["fraction"], mode="lines+markers", name=name))
+    ref = ", ".join(f"{o} {v:,.4g}" for o, v in zip(objectives, reference, strict=True))
+    fig.update_layout(
+        title=f"Hypervolume (fraction of the box from 0 to the reference point: {ref})",
+        xaxis=dict(title="trial number"),
+        yaxis=dict(title="dominated fraction", rangemode="tozero"),
+        **LAYOUT,
+    )
+    return fig
+
+
+def parallel_coordinates(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figure:
+    """Each sampled choice an axis (categories and missing values as labelled ticks), then the error."""
+    done = frame[frame["state"] == "complete"]
+    dims = []
+    for c in choices:
+        col = done[c]
+        if pd.api.types.is_numeric_dtype(col) and col.notna().all():
+            dims.append(dict(label=c, values=col.astype(float)))
+        else:  # categorical, or not sampled in some trials (a module beyond the chosen depth)
+            labels = col.map(lambda v: "-" if pd.isna(v) else str(v))
+            cats = sorted(labels.unique())
+            dims.append(dict(label=c, values=labels.map(cats.index), tickvals=list(range(len(cats))), ticktext=cats))
+    dims.append(dict(label="val error", values=done["val_top1"]))
+    fig = go.Figure(
+        go.Parcoords(
+            line=dict(color=done["val_top1"], colorscale="Viridis_r", showscale=True, colorbar=dict(title="error")),
+            dimensions=dims,
+        )
+    )
+    fig.update_layout(title="Architecture choices against validation error", **{**LAYOUT, "margin": dict(t=100)})
+    return fig
+
+
+def importance_figure(importances: dict[str, float]) -> go.Figure:
+    names = list(importances)[::-1]
+    fig = go.Figure(go.Bar(x=[importances[n] for n in names], y=names, orientation="h"))
+    fig.update_layout(
+        title="Importance of each choice for validation error (PED-ANOVA)",
+        xaxis=dict(title="importance"),
+        **{**LAYOUT, "height": max(300, 40 * len(names) + 120)},
+    )
+    return fig
+
+
+def curves_figure(curves: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for number, c in curves.groupby("number"):
+        fig.add_trace(go.Scatter(x=c["epoch"], y=c["val_top1"], mode="lines+markers", name=f"trial {number}"))
+    fig.update_layout(
+        title="Learning curves of the Pareto members",
+        xaxis=dict(title="epoch", dtick=1),
+        yaxis=dict(title="validation top-1 error", tickformat=".0%"),
+        **LAYOUT,
+    )
+    return fig
+
+
+def fronts_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
+    """Several studies' complete trials in error vs parameters, each front drawn as a staircase."""
+    fig = go.Figure()
+    for i, (name, frame) in enumerate(frames.items()):
+        done = frame[frame["state"] == "complete"]
+        colour = f"hsl({(i * 137) % 360},65%,45%)"
+        front = done[non_dominated(done[["params", "val_top1"]].to_numpy(dtype=float))].sort_values("params")
+        fig.add_trace(
+            go.Scatter(
+                x=done["params"],
+                y=done["val_top1"],
+                mode="markers",
+                name=f"{name} trials",
+                marker=dict(color=colour, opacity=0.35, size=7),
+                hovertext=[f"{name} trial {n}" for n in done["number"]],
+                hoverinfo="text",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=front["params"],
+                y=front["val_top1"],
+                mode="lines+markers",
+                line=dict(shape="hv", color=colour),
+                marker=dict(size=10, color=colour),
+                name=f"{name} front",
+            )
+        )
+    fig.update_layout(
+        title="Fronts: validation error vs parameters",
+        xaxis=dict(title="parameters", type="log"),
+        yaxis=dict(title="validation top-1 error", tickformat=".1%"),
+        **LAYOUT,
+    )
+    return fig

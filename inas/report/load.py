@@ -1,0 +1,54 @@
+"""Finding a study to read: by name (in its default SQLite file or `--storage`), or by a `.db` path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+
+from inas.errors import InasError
+from inas.search.storage import default_storage, open_storage, sqlite_path
+
+
+@dataclass(frozen=True)
+class StudyRef:
+    study: optuna.Study
+    url: str  # the storage it was read from
+
+    @property
+    def name(self) -> str:
+        return self.study.study_name
+
+
+def open_study(name: str, storage: str | None = None) -> StudyRef:
+    """The study `name` in `storage` (default: studies/NAME.db). Nothing is created: a missing file or
+    study is an error. `name` may also be the path of a SQLite file that holds one study."""
+    if storage is None and name.endswith(".db"):
+        storage, name = f"sqlite:///{name}", ""
+    url = storage or default_storage(name)
+    db_file = sqlite_path(url)
+    if db_file is not None and not db_file.exists():  # opening it would create an empty database
+        raise InasError(
+            f"no study {name or str(db_file)!r}: {db_file} does not exist; run `inas search` first, "
+            "or pass --storage with the URL the search used"
+        )
+    rdb = open_storage(url)
+    names = optuna.get_all_study_names(rdb)
+    if not name or name not in names:
+        rdb.engine.dispose()  # close the file before failing: SQLite then removes its -wal and -shm files
+    if not name:
+        if len(names) != 1:
+            raise InasError(
+                f"{db_file} holds {len(names)} studies ({', '.join(names) or 'none'}); name one: "
+                f"inas ... STUDY --storage {url}"
+            )
+        name = names[0]
+    if name not in names:
+        hint = f"studies there: {', '.join(names)}" if names else "it holds no study"
+        raise InasError(f"no study {name!r} in {url}; {hint}")
+    return StudyRef(optuna.load_study(study_name=name, storage=rdb), url)
+
+
+def default_report_path(study_name: str, suffix: str = ".html") -> Path:
+    return Path("dashboards") / f"{study_name}{suffix}"

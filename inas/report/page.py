@@ -1,0 +1,197 @@
+"""Self-contained HTML reports (plotly.js inlined, so they open offline) of one study or several."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from inas import __version__
+from inas.errors import InasError
+from inas.report import data, figures
+from inas.report.load import StudyRef
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+h1 { margin-bottom: 0.2em; } .meta { color: #555; } .note { background: #fff4d6; padding: 0.8em 1em; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 1em 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; }
+th { background: #f4f4f4; } td:last-child, th:last-child { text-align: left; }
+section { margin: 2em 0; }
+"""
+
+
+@dataclass
+class Page:
+    """A report being assembled: sections of HTML, in order."""
+
+    title: str
+    parts: list[str] = field(default_factory=list)
+
+    def text(self, html_text: str) -> None:
+        self.parts.append(html_text)
+
+    def heading(self, text: str) -> None:
+        self.parts.append(f"<h2>{html.escape(text)}</h2>")
+
+    def note(self, text: str) -> None:
+        self.parts.append(f'<p class="note">{html.escape(text)}</p>')
+
+    def figure(self, fig, div_id: str) -> None:
+        self.parts.append(
+            '<section class="figure">'
+            + pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False})
+            + "</section>"
+        )
+
+    def table(self, frame: pd.DataFrame, caption: str) -> None:
+        body = frame.to_html(index=False, na_rep="-", float_format=lambda v: f"{v:,.4g}", border=0, escape=True)
+        self.parts.append(f"<section><h3>{html.escape(caption)}</h3>{body}</section>")
+
+    def render(self) -> str:
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return (
+            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(self.title)}</title>'
+            f"<style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>"
+            f"<h1>{html.escape(self.title)}</h1>{''.join(self.parts)}"
+            f'<p class="meta">made by inas {__version__} on {stamp}</p></body></html>\n'
+        )
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write the whole file or leave what was there: a temp file in the same folder, renamed."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    except OSError as e:
+        raise InasError(f"--out {path}: cannot write there ({e.strerror}); choose a writable path") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fmt_counts(c: dict[str, int]) -> str:
+    return f"{c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed, {c['running']} running"
+
+
+def study_report(ref: StudyRef) -> tuple[str, list[str]]:
+    """The HTML of one study's report, and notes for the terminal (empty study, only failures, ...)."""
+    study = ref.study
+    frame = data.trials_frame(study)
+    objectives = data.objective_names(study)
+    counts = data.state_counts(frame)
+    settings = study.user_attrs.get("settings", {})
+    page = Page(f"inas report: {ref.name}")
+    page.text(
+        f'<p class="meta">storage {html.escape(ref.url)} &middot; space {html.escape(str(settings.get("space", "?")))}'
+        f" &middot; dataset {html.escape(str(settings.get('dataset', '?')))} &middot; objectives (minimised) "
+        f"{html.escape(', '.join(objectives))}</p><p><b>Trials:</b> {_fmt_counts(counts)}</p>"
+    )
+    notes = []
+    if frame.empty:
+        notes.append(f"study {ref.name!r} has no trials yet; run `inas search` (or wait for it)")
+    elif counts["complete"] == 0:
+        why = "every finished trial failed" if counts["fail"] and not counts["pruned"] else "no trial has completed"
+        notes.append(f"study {ref.name!r}: {why}; the report shows counts and failure reasons only")
+    for n in notes:
+        page.note(n)
+
+    choices = data.choice_columns(frame, study)
+    done = frame[frame["state"] == "complete"]
+    inas_columns = {"val_top1", "params", "train_seconds"} <= set(frame.columns) and done["params"].notna().all()
+    if len(done) and inas_columns:
+        page.heading("Pareto front")
+        page.figure(figures.pareto_2d(frame, choices), "pareto-2d")
+        page.figure(figures.pareto_3d(frame, choices), "pareto-3d")
+    if len(done):
+        reference = data.reference_point([frame], objectives)
+        history = data.hypervolume_history(frame, objectives, reference)
+        page.heading("Hypervolume")
+        ref_text = ", ".join(f"{o} = {v:,.6g}" for o, v in zip(objectives, reference, strict=True))
+        page.text(
+            f"<p>Reference point: {html.escape(ref_text)} ({data.REFERENCE_MARGIN:g} times the worst complete "
+            f"trial in each objective). Final hypervolume {history['hypervolume'].iloc[-1]:,.6g}, "
+            f"{history['fraction'].iloc[-1]:.2%} of the box from the origin to the reference point.</p>"
+        )
+        page.figure(figures.hypervolume_figure({ref.name: history}, reference, objectives), "hypervolume")
+    if len(done) and choices:
+        page.heading("Choices")
+        page.figure(figures.parallel_coordinates(frame, choices), "parallel-coordinates")
+        found, why_not = data.importances(study)
+        if found:
+            page.figure(figures.importance_figure(found), "importances")
+        else:
+            page.note(f"parameter importances: {why_not}")
+    members = frame[frame["pareto"]]
+    if len(members):
+        page.heading("Pareto members")
+        curves = data.curves(study, members["number"].tolist())
+        if len(curves):
+            page.figure(figures.curves_figure(curves), "curves")
+        shown = ["number", *objectives, "val_top1", "test_top1", "test_top5", "params", "macs", "train_seconds"]
+        shown = list(dict.fromkeys(c for c in shown + ["arch_hash", *choices] if c in members.columns))
+        page.table(members[shown], "Pareto members (test errors are for reporting only: selection used validation)")
+    fails = data.failures(frame)
+    if len(fails):
+        page.heading("Failures")
+        page.table(fails, "Failed trials by reason")
+    return page.render(), notes
+
+
+def compare_report(refs: list[StudyRef]) -> tuple[str, pd.DataFrame]:
+    """The HTML overlaying several studies' fronts and hypervolumes, and the side-by-side summary."""
+    objective_sets = {r.name: data.objective_names(r.study) for r in refs}
+    first = refs[0].name
+    for name, objs in objective_sets.items():
+        if objs != objective_sets[first]:
+            raise InasError(
+                f"studies {first!r} and {name!r} minimise different objectives ({', '.join(objective_sets[first])} "
+                f"vs {', '.join(objs)}); compare studies searched with the same --objectives"
+            )
+    objectives = objective_sets[first]
+    frames = {r.name: data.trials_frame(r.study) for r in refs}
+    reference = data.reference_point(list(frames.values()), objectives)
+    rows, histories = [], {}
+    for name, frame in frames.items():
+        counts = data.state_counts(frame)
+        history = data.hypervolume_history(frame, objectives, reference) if reference else pd.DataFrame()
+        histories[name] = history
+        done = frame[frame["state"] == "complete"]
+        rows.append(
+            {
+                "study": name,
+                "complete": counts["complete"],
+                "pruned": counts["pruned"],
+                "failed": counts["fail"],
+                "Pareto size": int(frame["pareto"].sum()),
+                "best val error": done["val_top1"].min() if len(done) else None,
+                "hypervolume": history["hypervolume"].iloc[-1] if len(history) else 0.0,
+                "hypervolume fraction": history["fraction"].iloc[-1] if len(history) else 0.0,
+            }
+        )
+    summary = pd.DataFrame(rows)
+    page = Page("inas compare: " + ", ".join(frames))
+    page.table(summary, "Studies side by side")
+    if not reference:
+        page.note("no study has a complete trial yet; nothing to compare")
+    else:
+        ref_text = ", ".join(f"{o} = {v:,.6g}" for o, v in zip(objectives, reference, strict=True))
+        page.text(f"<p>Shared reference point: {html.escape(ref_text)}.</p>")
+        page.figure(figures.fronts_figure(frames), "fronts")
+        page.figure(figures.hypervolume_figure(histories, reference, objectives), "hypervolume")
+    return page.render(), summary

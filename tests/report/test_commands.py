@@ -1,0 +1,109 @@
+"""`inas report`, `trials`, `compare` through Typer's CliRunner, and exit codes as a subprocess."""
+
+import io
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+from typer.testing import CliRunner
+
+from inas.cli import app
+from tests.report.conftest import STANDARD, inas_trial, write_study
+
+runner = CliRunner()
+
+
+def test_report_writes_one_self_contained_page(study_dir):
+    result = runner.invoke(app, ["report", "demo"])
+    assert result.exit_code == 0, result.output
+    page = (study_dir / "dashboards" / "demo.html").read_text()
+    assert "report: dashboards/demo.html" in result.stdout
+    for div in ("pareto-2d", "pareto-3d", "hypervolume", "parallel-coordinates", "importances", "curves"):
+        assert f'id="{div}"' in page
+    assert "4 complete, 1 pruned, 3 failed" in page
+    assert "Reference point: top1_error = 0.385" in page
+    assert "CUDA out of memory: tried to allocate 2 GiB" in page  # failures grouped
+    assert "<script src=" not in page and "Plotly" in page  # plotly.js inlined: opens offline
+
+
+def test_report_of_empty_and_failed_studies_says_so(study_dir):
+    write_study("sqlite:///studies/empty.db", "empty", [])
+    result = runner.invoke(app, ["report", "empty"])
+    assert result.exit_code == 0 and "has no trials yet" in result.stderr
+    assert "has no trials yet" in (study_dir / "dashboards" / "empty.html").read_text()
+
+    write_study("sqlite:///studies/failed.db", "failed", STANDARD[5:])
+    result = runner.invoke(app, ["report", "failed", "--out", "out/f.html"])
+    assert result.exit_code == 0 and "every finished trial failed" in result.stderr
+    page = (study_dir / "out" / "f.html").read_text()
+    assert "every finished trial failed" in page and "loss is NaN at epoch 1" in page
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "nosuch"], "no study 'nosuch': studies/nosuch.db does not exist"),
+        (
+            ["report", "nosuch", "--storage", "sqlite:///studies/demo.db"],
+            "no study 'nosuch' in sqlite:///studies/demo.db",
+        ),
+        (["trials", "demo", "--format", "xml"], "--format 'xml': choose one of table, csv, json, markdown"),
+        (["compare", "demo"], "compare needs at least two studies"),
+        (["dashboard", "nosuch"], "no study 'nosuch'"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(study_dir, args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
+    assert sorted(p.name for p in study_dir.iterdir()) == ["studies"]
+    assert sorted(p.name for p in (study_dir / "studies").iterdir()) == ["demo.db"]
+
+
+def test_trials_in_every_format(study_dir):
+    csv = runner.invoke(app, ["trials", "demo", "--format", "csv"])
+    frame = pd.read_csv(io.StringIO(csv.stdout))
+    assert len(frame) == 8 and frame["pareto"].sum() == 3 and "depth.4" in frame.columns
+    records = json.loads(runner.invoke(app, ["trials", "demo", "--format", "json", "--pareto-only"]).stdout)
+    assert [r["number"] for r in records] == [0, 1, 3]
+    markdown = runner.invoke(app, ["trials", "demo", "--format", "markdown"]).stdout
+    assert markdown.splitlines()[0].startswith("|") and "top1_error" in markdown.splitlines()[0]
+    assert "complete" in runner.invoke(app, ["trials", "studies/demo.db"]).stdout  # a .db path works too
+    result = runner.invoke(app, ["trials", "demo", "--format", "csv", "--out", "t.csv"])
+    assert result.exit_code == 0 and len(pd.read_csv(study_dir / "t.csv")) == 8
+
+
+def test_compare_shares_one_reference_point(study_dir):
+    better = [inas_trial(e - 0.05, p, s) for e, p, s in ((0.30, 3e6, 10.0), (0.10, 9e6, 40.0))]
+    write_study("sqlite:///studies/other.db", "other", better)
+    result = runner.invoke(app, ["compare", "demo", "other"])
+    assert result.exit_code == 0, result.output
+    page = (study_dir / "dashboards" / "compare-demo-other.html").read_text()
+    assert 'id="fronts"' in page and 'id="hypervolume"' in page and "Shared reference point" in page
+    lines = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:3]}
+    assert float(lines["other"][-1]) > float(lines["demo"][-1])  # the better front dominates more
+
+
+def test_compare_refuses_different_objectives(study_dir):
+    import optuna
+
+    s = optuna.create_study(study_name="two", storage="sqlite:///studies/two.db", directions=["minimize"] * 2)
+    s.set_metric_names(["top1_error", "params"])
+    result = runner.invoke(app, ["compare", "demo", "two"])
+    assert result.exit_code == 2 and "minimise different objectives" in result.stderr
+    assert not (study_dir / "dashboards").exists()
+
+
+def test_exit_codes_as_a_subprocess(study_dir):
+    missing = subprocess.run([sys.executable, "-m", "inas", "report", "nosuch"], capture_output=True, text=True)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr and "does not exist" in missing.stderr
+    ok = subprocess.run([sys.executable, "-m", "inas", "trials", "demo", "--format", "csv"], capture_output=True)
+    assert ok.returncode == 0 and ok.stdout.startswith(b"number,state,top1_error")
+
+
+def test_pruned_trials_have_no_values_in_the_front(study_dir):
+    frame = pd.read_csv(io.StringIO(runner.invoke(app, ["trials", "demo", "--format", "csv"]).stdout))
+    pruned = frame[frame["state"] == TrialState.PRUNED.name.lower()]
+    assert len(pruned) == 1 and not pruned["pareto"].any()
