@@ -445,10 +445,13 @@ def search_command(
     # Plain lines, never wrapped: the storage URL is meant to be copied.
     typer.echo(
         f"study {summary.study} in {summary.storage}: {c['complete']} complete, {c['pruned']} pruned, "
-        f"{c['fail']} failed; Pareto front {summary.pareto_size} trials; {summary.elapsed_seconds:,.0f} s"
+        f"{c['fail']} failed"
+        + (f" ({c['copies']} repeated proposals reused, not trained)" if c["copies"] else "")
+        + f"; Pareto front {summary.pareto_size} trials; {summary.elapsed_seconds:,.0f} s"
     )
     for name, value in summary.best.items():
         typer.echo(f"  best {name}: {value:,.4g}")
+    typer.echo(f"report: inas report {summary.study}" + (f" --storage {summary.storage}" if settings.storage else ""))
     typer.echo(f"browse: optuna-dashboard {summary.storage}")
 
 

@@ -31,6 +31,7 @@ RECORD_COLUMNS = (
     "epochs_done",
     "arch_hash",
     "device",
+    "duplicate_of",  # a repeated proposal that reused this earlier trial's outcome
 )
 # How far beyond the worst complete trial the hypervolume's reference point lies, per objective.
 REFERENCE_MARGIN = 1.1

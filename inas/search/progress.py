@@ -52,7 +52,7 @@ class SearchView(Callback):
     def table(self) -> Table:
         study = self._study()
         c = counts(study)
-        finished = c["complete"] + c["pruned"] + c["fail"]
+        finished = c["complete"] + c["pruned"] + c["fail"] - c["copies"]  # what counts toward --trials
         best = study.best_trials if c["complete"] else []
         elapsed = time.time() - self.start
         left = self.total - finished
@@ -61,7 +61,8 @@ class SearchView(Callback):
         t = Table(title=f"inas search: {self.study_name}", box=None, show_header=False)
         t.add_row(
             "trials",
-            f"{finished}/{self.total} done ({c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed), {c['running']} running",
+            f"{finished}/{self.total} trained ({c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed), "
+            f"{c['running']} running" + (f"; {c['copies']} repeated proposals reused" if c["copies"] else ""),
         )
         for i, name in enumerate(self.objectives):
             t.add_row(f"best {name}", f"{min(tr.values[i] for tr in best):,.4g}" if best else "-")
@@ -91,6 +92,8 @@ class SearchView(Callback):
                 if self.quiet and self.console is not None:
                     values = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.objectives, t.values or [], strict=False))
                     reason = t.user_attrs.get("fail_reason", "")
+                    if "duplicate_of" in t.user_attrs:
+                        reason = f"(same as trial {t.user_attrs['duplicate_of']}, not trained again)"
                     self.console.print(f"trial {t.number} {t.state.name.lower()} {values} {reason}".rstrip())
         self._refresh()
 

@@ -27,7 +27,7 @@ from inas.data.datasets import ImageData, load_dataset, stratified_split
 from inas.errors import ConfigError, DataError, InasError, Interrupted
 from inas.search.settings import OBJECTIVES, SAMPLERS, Budget
 from inas.search.storage import StudyLock, check_url, default_storage, open_storage, sqlite_path
-from inas.search.study import counts, fail_stale_trials
+from inas.search.study import counts, fail_stale_trials, trained
 from inas.search.trial import TrialSettings, run_trial
 from inas.search.warmstart import warm_start_points
 from inas.space.registry import load_space
@@ -278,7 +278,7 @@ def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()
             study.set_user_attr("settings", wanted)
             study.set_user_attr("inas_version", __version__)
         trials = study.get_trials(deepcopy=False)
-        remaining = s.trials - sum(1 for t in trials if t.state.is_finished())
+        remaining = s.trials - trained(study)
         # A resumed search must not replay the proposals of the run it continues.
         sampler = make_sampler(s.sampler, s.seed + len(trials), len(s.objectives))
         start = time.time()

@@ -11,6 +11,10 @@ Changes to Ray's behaviour:
   `study.direction`, which a multi-objective study refuses (Trial.report refuses them for that reason).
 - The trial's record (architecture, recipe, params, MACs, times, errors, device, versions) is kept as
   user attributes.
+- A proposal identical to a trial already COMPLETE or PRUNED (same sampled values, so the same network,
+  recipe and seed) is not trained again: it is recorded at once with that trial's outcome and the user
+  attribute `duplicate_of`, and the sampler is asked again (up to MAX_REPROPOSALS times; after that the
+  space is nearly exhausted and the repeat is trained).
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ import logging
 import math
 from typing import Any
 
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 from ray.tune.search.optuna import OptunaSearch
 
 log = logging.getLogger(__name__)
 
 CURVE_KEY = "val_top1_curve"
+DUPLICATE_KEY = "duplicate_of"
+MAX_REPROPOSALS = 20
 
 # Reported metrics kept as user attributes of the Optuna trial.
 RECORD_KEYS = (
@@ -72,6 +78,37 @@ class InasOptunaSearch(OptunaSearch):
         super().__init__(*args, **kwargs)
         self.objective_keys = objective_keys
         self._curves: dict[str, dict[int, float]] = {}
+
+    def suggest(self, trial_id: str) -> dict | None:
+        for attempt in range(MAX_REPROPOSALS + 1):
+            config = super().suggest(trial_id)
+            ot_trial = self._ot_trials[trial_id]
+            twin = self._twin(ot_trial) if attempt < MAX_REPROPOSALS else None
+            if twin is None:  # new, or the space is nearly exhausted: train it
+                return config
+            try:
+                self._copy_outcome(ot_trial, twin)
+            except Exception as e:  # bookkeeping must not stop the search: train the repeat instead
+                log.warning("could not record trial %s as a copy of %s: %s", ot_trial.number, twin.number, e)
+                return config
+            del self._ot_trials[trial_id]  # the next super().suggest asks the study for a new trial
+        raise AssertionError("unreachable: the last attempt always returns")
+
+    def _twin(self, ot_trial: Any) -> FrozenTrial | None:
+        """An earlier trial with the same sampled values that finished COMPLETE or PRUNED."""
+        params = ot_trial.params
+        for t in self._ot_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+            if t.params == params and t.number != ot_trial.number:
+                return t
+        return None
+
+    def _copy_outcome(self, ot_trial: Any, twin: FrozenTrial) -> None:
+        for key, value in twin.user_attrs.items():
+            if key != DUPLICATE_KEY:
+                ot_trial.set_user_attr(key, value)
+        ot_trial.set_user_attr(DUPLICATE_KEY, twin.user_attrs.get(DUPLICATE_KEY, twin.number))
+        values = twin.values if twin.state == TrialState.COMPLETE else None
+        self._ot_study.tell(ot_trial, values, state=twin.state)
 
     def save(self, checkpoint_path: str) -> None:
         """Nothing to save: every finished trial is already in the study, which `--resume` reads."""

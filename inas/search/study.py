@@ -17,7 +17,16 @@ def fail_stale_trials(study: optuna.Study, reason: str = "left running by a sear
 
 
 def counts(study: optuna.Study) -> dict[str, int]:
-    out = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0}
+    """Trials by state, and `copies`: finished trials that reused an identical earlier trial's outcome."""
+    out = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0, "copies": 0}
     for t in study.get_trials(deepcopy=False):
         out[t.state.name.lower()] = out.get(t.state.name.lower(), 0) + 1
+        out["copies"] += "duplicate_of" in t.user_attrs
     return out
+
+
+def trained(study: optuna.Study) -> int:
+    """Finished trials that trained (copies of earlier trials do not count toward `--trials`)."""
+    return sum(
+        1 for t in study.get_trials(deepcopy=False) if t.state.is_finished() and "duplicate_of" not in t.user_attrs
+    )

@@ -64,3 +64,53 @@ def test_single_objective_gets_intermediate_values():
     for i in range(4):
         run_pruned(searcher, f"t{i}")
     assert searcher._ot_study.trials[0].intermediate_values == {1: 0.8, 2: 0.7}
+
+
+def choice_searcher(choices):
+    import optuna
+    from optuna.distributions import CategoricalDistribution
+
+    from inas.search.searcher import InasOptunaSearch
+
+    return InasOptunaSearch(
+        space={"x": CategoricalDistribution(choices)},
+        metric=["val_top1"],
+        mode=["min"],
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        storage=optuna.storages.InMemoryStorage(),
+        study_name="s",
+        objective_keys=("val_top1",),
+    )
+
+
+DONE = {"epochs_done": 1, "epochs_total": 1, "status": "ok", "params": 7}
+
+
+def test_repeated_proposal_reuses_the_finished_twin():
+    import optuna
+
+    searcher = choice_searcher(["a", "b", "c"])
+    seen = []
+    for i in range(3):  # three distinct values: every proposal after a repeat is new
+        seen.append(searcher.suggest(f"t{i}"))
+        searcher.on_trial_complete(f"t{i}", {**DONE, "val_top1": 0.1 * (i + 1)})
+    assert sorted(c["x"] for c in seen) == ["a", "b", "c"]
+    trials = searcher._ot_study.trials
+    copies = [t for t in trials if "duplicate_of" in t.user_attrs]
+    assert copies, "the random sampler repeated no value in this seed; pick another"
+    for t in copies:
+        twin = trials[t.user_attrs["duplicate_of"]]
+        assert t.params == twin.params and t.values == twin.values and t.user_attrs["params"] == 7
+        assert t.state == optuna.trial.TrialState.COMPLETE
+
+
+def test_exhausted_space_trains_the_repeat():
+    from inas.search.searcher import MAX_REPROPOSALS
+
+    searcher = choice_searcher(["a"])
+    searcher.suggest("t0")
+    searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.3})
+    assert searcher.suggest("t1") == {"x": "a"}
+    trials = searcher._ot_study.trials
+    assert sum("duplicate_of" in t.user_attrs for t in trials) == MAX_REPROPOSALS
+    assert trials[-1].state.name == "RUNNING"  # the one handed to Ray to train
