@@ -11,7 +11,7 @@ Changes to Ray's behaviour:
   `study.direction`, which a multi-objective study refuses (Trial.report refuses them for that reason).
 - The trial's record (architecture, recipe, params, MACs, times, errors, device, versions) is kept as
   user attributes.
-- A proposal identical to a trial already COMPLETE or PRUNED (same sampled values, so the same network,
+- A sampler's proposal identical to a trial already COMPLETE or PRUNED (same sampled values, so the same network,
   recipe and seed) is not trained again: it is recorded at once with that trial's outcome and the user
   attribute `duplicate_of`, and the sampler is asked again (up to MAX_REPROPOSALS times; after that the
   space is nearly exhausted and the repeat is trained).
@@ -95,7 +95,10 @@ class InasOptunaSearch(OptunaSearch):
         raise AssertionError("unreachable: the last attempt always returns")
 
     def _twin(self, ot_trial: Any) -> FrozenTrial | None:
-        """An earlier trial with the same sampled values that finished COMPLETE or PRUNED."""
+        """An earlier trial with the same sampled values that finished COMPLETE or PRUNED. Candidates
+        the user enqueued (warm start, fixed lists, `enqueue`) are always trained: they were asked for."""
+        if "fixed_params" in self._ot_study._storage.get_trial_system_attrs(ot_trial._trial_id):
+            return None
         params = ot_trial.params
         for t in self._ot_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
             if t.params == params and t.number != ot_trial.number:

@@ -114,3 +114,13 @@ def test_exhausted_space_trains_the_repeat():
     trials = searcher._ot_study.trials
     assert sum("duplicate_of" in t.user_attrs for t in trials) == MAX_REPROPOSALS
     assert trials[-1].state.name == "RUNNING"  # the one handed to Ray to train
+
+
+def test_enqueued_repeats_are_trained():
+    searcher = choice_searcher(["a"])
+    searcher._ot_study.enqueue_trial({"x": "a"})
+    searcher._ot_study.enqueue_trial({"x": "a"})
+    searcher.suggest("t0")
+    searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.3})
+    assert searcher.suggest("t1") == {"x": "a"}
+    assert not any("duplicate_of" in t.user_attrs for t in searcher._ot_study.trials)
