@@ -20,6 +20,7 @@ from rich.table import Table
 from inas import __version__
 from inas.cli_common import fail, print_json, user_errors
 from inas.errors import ConfigError
+from inas.export.commands import evaluate_command, export_command, predict_command
 from inas.report.commands import compare_command, dashboard_command, report_command, trials_command
 
 app = typer.Typer(
@@ -280,7 +281,9 @@ def train_command(
     val_fraction: Annotated[float | None, typer.Option("--val-fraction", min=0.0, help="Held out to validate.")] = None,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
-    save: Annotated[Path | None, typer.Option("--save", help="Write a checkpoint folder here.")] = None,
+    save: Annotated[
+        Path | None, typer.Option("--save", help="Write the trained model here (a folder `inas.load_model` reads).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train one network and report validation (per epoch) and test errors."""
@@ -288,7 +291,6 @@ def train_command(
 
     from inas.data import load_dataset
     from inas.train import TrainRecipe, pick_device, train
-    from inas.train.checkpoint import save_checkpoint
 
     if recipe_name not in ("inas", "seed"):
         raise fail(f"--recipe {recipe_name!r}: choose inas or seed")
@@ -346,9 +348,19 @@ def train_command(
         model, result = train(arch, recipe, data, device=torch_device, on_epoch=on_epoch, on_batch=on_batch)
     if save is not None and result.status == "nan":
         save = None  # a diverged network is not worth keeping; the summary says why
-        result.message = (result.message + "; " if result.message else "") + "no checkpoint written"
+        result.message = (result.message + "; " if result.message else "") + "no model written"
     if save is not None:
-        save_checkpoint(save, model, arch, recipe, data, result)
+        from inas.export.bundle import BundleConfig, write_bundle
+        from inas.export.run import metrics_of, model_card
+        from inas.model.measure import measure
+
+        mean, std = data.mean_std()
+        size = recipe.image_size or model.config.input_size
+        bundle = BundleConfig(
+            model.config, recipe.to_dict(), data.name, data.classes, mean, std, size, {"command": "inas train"}
+        )
+        metrics = metrics_of(result, measure(model.config, input_size=size).macs)
+        write_bundle(save, model, bundle, metrics, model_card(bundle, metrics))
     summary = {"status": result.status, "dataset": data.name, "arch_hash": arch.hash(), **result.to_dict()}
     summary["recipe"] = recipe.to_dict()
     if as_json:
@@ -362,7 +374,7 @@ def train_command(
             f"evaluation {result.eval_seconds:.1f} s" + (f"\n{result.message}" if result.message else "")
         )
         if save is not None:
-            out.print(f"checkpoint: {save}")
+            out.print(f"model: {save}")
     if result.status == "nan":
         raise typer.Exit(1)
 
@@ -461,6 +473,12 @@ app.command("report")(report_command)
 app.command("trials")(trials_command)
 app.command("compare")(compare_command)
 app.command("dashboard")(dashboard_command)
+
+# -- the chosen model -----------------------------------------------------------------------------
+
+app.command("export")(export_command)
+app.command("evaluate")(evaluate_command)
+app.command("predict")(predict_command)
 
 
 def main() -> None:

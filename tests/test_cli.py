@@ -149,9 +149,14 @@ def test_train_json_and_checkpoint(tmp_path, tiny_config):
     assert summary["status"] == "ok" and len(summary["epochs"]) == 2
     assert summary["recipe"]["epochs"] == 2 and summary["recipe"]["batch_size"] == 16
     assert {"val_top1", "val_top5", "test_top1", "test_top5", "images_per_second", "train_seconds"} <= set(summary)
-    assert sorted(p.name for p in ckpt.iterdir()) == ["config.json", "metrics.json", "model.pt"]
+    assert sorted(p.name for p in ckpt.iterdir()) == ["README.md", "config.json", "metrics.json", "model.safetensors"]
     meta = json.loads((ckpt / "config.json").read_text())
     assert meta["arch"]["num_classes"] == 10 and meta["dataset"] == "synthetic:100"
+    assert meta["source"] == {"command": "inas train"} and meta["recipe"]["val_fraction"] == 0.1
+    import inas
+
+    model = inas.load_model(ckpt)
+    assert not model.training and model.config.hash() == summary["arch_hash"]
     again = run(*args, "--save", str(ckpt))
     assert again.exit_code == 2 and "exists and is not empty" in again.stderr
 

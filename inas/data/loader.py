@@ -25,6 +25,15 @@ def random_crop(x: torch.Tensor, pad: int, dy: torch.Tensor, dx: torch.Tensor) -
     return out.permute(0, 3, 1, 2)
 
 
+def to_input(x: torch.Tensor, size: int, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """uint8 images (N x C x H x W) as the network takes them: float, resized to size x size
+    (bilinear, antialiased), normalised by `mean` and `std` given in 0..255 units (N x C x 1 x 1)."""
+    x = x.float()
+    if x.shape[-1] != size or x.shape[-2] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return (x - mean) / std
+
+
 class DeviceLoader:
     """Batches of (normalised float images, labels) from uint8 tensors kept on `device`."""
 
@@ -87,10 +96,7 @@ class DeviceLoader:
                 x = random_crop(x, pad, shifts[0, batch], shifts[1, batch])
             if self.augment != "none":
                 x = torch.where(flips[batch, None, None, None], x.flip(3), x)
-            x = x.float()
-            if x.shape[-1] != self.size or x.shape[-2] != self.size:
-                x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False, antialias=True)
-            x = (x - self.mean) / self.std
+            x = to_input(x, self.size, self.mean, self.std)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             yield x, self.labels[idx]

@@ -122,8 +122,10 @@ def train(
     evaluate_test: bool = True,
     on_epoch: EpochCallback | None = None,
     on_batch: BatchCallback | None = None,
+    compile: bool = False,
 ) -> tuple[GoogLeNet, TrainResult]:
-    """Train `arch` on `data` with `recipe`; return the trained network and what happened."""
+    """Train `arch` on `data` with `recipe`; return the trained network and what happened.
+    `compile`: run the training step through torch.compile (pays back only on long runs)."""
     validate_recipe(recipe)
     device = pick_device(device) if isinstance(device, str) else device
     if arch.num_classes != data.num_classes:
@@ -139,6 +141,7 @@ def train(
     def autocast():
         return torch.autocast(device.type, dtype=torch.bfloat16) if use_amp else nullcontext()
 
+    forward_train = torch.compile(model.forward_train) if compile else model.forward_train
     opt = make_optimizer(model, recipe)
     sched, per_batch = make_schedule(opt, recipe, len(train_loader))
     result = TrainResult(device=_device_name(device), params=count_params(model))
@@ -152,7 +155,7 @@ def train(
         start = time.perf_counter()
         for step, (x, y) in enumerate(train_loader):
             with autocast():
-                logits, aux = model.forward_train(x)
+                logits, aux = forward_train(x)
                 loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
                 for name, aux_logits in aux.items():
                     weight = model.aux_weights[name]

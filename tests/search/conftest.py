@@ -15,13 +15,3 @@ def tiny_space(tmp_path):
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY_SPACE)
     return str(path)
-
-
-@pytest.fixture(scope="session")
-def ray_cpu():
-    """One local Ray for the tests that need one (starting Ray costs seconds)."""
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()

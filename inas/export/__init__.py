@@ -1,0 +1,1 @@
+"""The end of the journey: a chosen candidate retrained, written as a model folder, and used again."""

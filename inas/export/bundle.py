@@ -1,0 +1,196 @@
+"""A trained model on disk, and loading it back with one call.
+
+A bundle is a folder:
+- `model.safetensors`: the weights (CPU, contiguous);
+- `config.json`: the architecture, the recipe, the dataset with its class names and the normalisation
+  the network was trained with, the input size, the code versions, where it came from, and the
+  SHA-256 of the weights file (so a weights file from another bundle is caught);
+- `metrics.json`: test errors, params, MACs, training time, the per-epoch curve;
+- `README.md`: a short model card; with ONNX, `model.onnx`.
+
+It is written whole or not at all: into a hidden sibling folder renamed at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from inas import __version__
+from inas.errors import ConfigError, InasError
+from inas.model.config import ArchConfig
+from inas.model.network import GoogLeNet, build
+
+FORMAT = "inas-model/1"
+WEIGHTS, CONFIG, METRICS, CARD, ONNX = "model.safetensors", "config.json", "metrics.json", "README.md", "model.onnx"
+
+
+class BundleError(InasError):
+    """A model folder that is missing, incomplete, corrupt or inconsistent."""
+
+
+@dataclass(frozen=True)
+class BundleConfig:
+    """What `config.json` holds, beside the weights."""
+
+    arch: ArchConfig
+    recipe: dict[str, Any]
+    dataset: str
+    classes: tuple[str, ...]
+    mean: tuple[float, ...]  # per channel, in [0, 1] units
+    std: tuple[float, ...]
+    input_size: int  # the side the network was trained and evaluated at
+    source: dict[str, Any] = field(default_factory=dict)  # study, storage, trial, command
+    inas_version: str = __version__
+    torch_version: str = torch.__version__
+    weights_sha256: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "arch": self.arch.to_dict(),
+            "arch_hash": self.arch.hash(),
+            "recipe": self.recipe,
+            "dataset": self.dataset,
+            "classes": list(self.classes),
+            "normalisation": {"mean": list(self.mean), "std": list(self.std)},
+            "input_size": self.input_size,
+            "source": self.source,
+            "inas_version": self.inas_version,
+            "torch_version": self.torch_version,
+            "weights_sha256": self.weights_sha256,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str) -> BundleConfig:
+        if d.get("format") != FORMAT:
+            raise BundleError(f"{where}: format {d.get('format')!r} is not {FORMAT!r}; export the model again")
+        try:
+            arch = ArchConfig.from_dict(d["arch"], where=f"{where}: arch")
+            return cls(
+                arch=arch,
+                recipe=dict(d["recipe"]),
+                dataset=str(d["dataset"]),
+                classes=tuple(d["classes"]),
+                mean=tuple(float(v) for v in d["normalisation"]["mean"]),
+                std=tuple(float(v) for v in d["normalisation"]["std"]),
+                input_size=int(d["input_size"]),
+                source=dict(d.get("source", {})),
+                inas_version=str(d.get("inas_version", "?")),
+                torch_version=str(d.get("torch_version", "?")),
+                weights_sha256=str(d["weights_sha256"]),
+            )
+        except (KeyError, TypeError, ValueError, ConfigError) as e:
+            raise BundleError(f"{where}: not a valid inas model config ({e}); export the model again") from None
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse a destination that holds something, before any work is done."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InasError(f"--out {out}: exists and is not an empty folder; choose a new folder")
+
+
+def write_bundle(
+    out: Path,
+    model: torch.nn.Module,
+    config: BundleConfig,
+    metrics: dict[str, Any],
+    card: str,
+    extra: Callable[[Path], None] | None = None,
+) -> BundleConfig:
+    """Write the bundle to `out` whole or not at all. `extra(folder)` may add files (ONNX) and raise to
+    abandon the export. Returns the config as written (with the weights' hash)."""
+    out = Path(out)
+    check_out_dir(out)
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as e:
+        raise InasError(f"--out {out}: cannot write there ({e.strerror}); choose a writable folder") from None
+    try:
+        weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(weights, tmp / WEIGHTS, metadata={"format": FORMAT, "arch_hash": config.arch.hash()})
+        config = BundleConfig(**{**config.__dict__, "weights_sha256": sha256(tmp / WEIGHTS)})
+        (tmp / CONFIG).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        (tmp / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
+        (tmp / CARD).write_text(card)
+        if extra is not None:
+            extra(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        for f in tmp.iterdir():  # some writers make private files; a model folder is ordinary files
+            os.chmod(f, 0o666 & ~umask)
+        if out.exists():
+            out.rmdir()  # empty: check_out_dir said so
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return config
+
+
+def read_config(folder: Path) -> BundleConfig:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BundleError(f"{folder}: no such model folder; give the --out folder of `inas export`")
+    missing = [name for name in (WEIGHTS, CONFIG, METRICS) if not (folder / name).is_file()]
+    if missing:
+        raise BundleError(f"{folder}: {', '.join(missing)} missing; the export did not finish: export again")
+    try:
+        raw = json.loads((folder / CONFIG).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BundleError(f"{folder / CONFIG}: not valid JSON ({e}); export the model again") from None
+    if not isinstance(raw, dict):
+        raise BundleError(f"{folder / CONFIG}: expected a JSON object; export the model again")
+    return BundleConfig.from_dict(raw, str(folder / CONFIG))
+
+
+def read_metrics(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((Path(folder) / METRICS).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise BundleError(f"{Path(folder) / METRICS}: cannot read ({e}); export the model again") from None
+
+
+def load_model(folder: str | Path, device: str | torch.device = "cpu") -> GoogLeNet:
+    """The network of an exported model, in eval mode, with `model.config` (its ArchConfig) and
+    `model.bundle` (its BundleConfig: classes, normalisation, input size, recipe, source)."""
+    folder = Path(folder)
+    config = read_config(folder)
+    if sha256(folder / WEIGHTS) != config.weights_sha256:
+        raise BundleError(
+            f"{folder / WEIGHTS}: does not match {CONFIG} (its SHA-256 differs); the files come from "
+            "different exports: export the model again"
+        )
+    try:
+        weights = load_file(folder / WEIGHTS)
+    except (SafetensorError, OSError) as e:
+        raise BundleError(f"{folder / WEIGHTS}: cannot read ({e}); export the model again") from None
+    model = build(config.arch)
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as e:
+        first = str(e).splitlines()[1].strip() if "\n" in str(e) else str(e)
+        raise BundleError(f"{folder / WEIGHTS}: does not fit the architecture ({first}); export again") from None
+    model.bundle = config
+    return model.to(device).eval()

@@ -1,0 +1,111 @@
+"""`inas export`, `inas evaluate` and `inas predict`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from inas.cli_common import print_json, user_errors
+from inas.export.pick import KNEE_RULE
+from inas.report.commands import StorageOpt, StudyArg
+
+PICK_HELP = (
+    "min-error (default): the lowest validation error; " + KNEE_RULE + "; or constraints such as "
+    "'params<2e6' or 'params<2e6,macs<5e8': the lowest-error Pareto member that satisfies them."
+)
+COMPILE_HELP = (
+    "Train through torch.compile. It costs a compile first (129 s on an H100 for seed/googlenet, where it "
+    "then trained 1.56x faster): worth it only for long retraining, never for a few epochs."
+)
+
+
+@user_errors
+def export_command(
+    study: StudyArg,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (must not exist, or be empty).")],
+    storage: StorageOpt = None,
+    trial: Annotated[int | None, typer.Option("--trial", help="Export this trial (a complete one).")] = None,
+    pick: Annotated[str | None, typer.Option("--pick", help=PICK_HELP)] = None,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", min=1, help="Epochs (default: the searched recipe's).")
+    ] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset (default: the study's).")] = None,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Where datasets live.")] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    compile: Annotated[bool, typer.Option("--compile", help=COMPILE_HELP)] = False,
+    onnx: Annotated[bool, typer.Option("--onnx", help="Also write model.onnx, checked against PyTorch.")] = False,
+) -> None:
+    """Retrain the chosen candidate from scratch on train + validation, test it once, and write a model
+    folder: model.safetensors, config.json, metrics.json, README.md (and model.onnx)."""
+    from inas.export.run import ExportSettings, export
+    from inas.report.load import open_study
+
+    ref = open_study(study, storage)
+    settings = ExportSettings(trial, pick, epochs, dataset, data_dir, device, compile, onnx)
+
+    def on_start(number, arch, recipe, data) -> None:
+        typer.echo(
+            f"exporting trial {number} of {ref.name} ({arch.hash()}): {recipe.epochs} epochs on {data.name} "
+            f"({len(data.train_y):,} training images, nothing held out)",
+            err=True,
+        )
+
+    def on_epoch(m, _result) -> bool:
+        typer.echo(f"epoch {m.epoch}: loss {m.train_loss:.3f}, {m.images_per_second:,.0f} img/s", err=True)
+        return True
+
+    config, metrics = export(ref, settings, out, on_epoch=on_epoch, on_start=on_start)
+    typer.echo(
+        f"test top-1 error {metrics['test_top1']:.2%}, top-5 {metrics['test_top5']:.2%}; "
+        f"{metrics['params']:,} params; trained {metrics['train_seconds']:.1f} s"
+        + (f"; ONNX checked (max |diff| {metrics['onnx_max_abs_diff']:.2g})" if onnx else "")
+    )
+    typer.echo(f"model: {out}  (inas.load_model({str(out)!r}))")
+
+
+@user_errors
+def evaluate_command(
+    model_dir: Annotated[Path, typer.Argument(help="A folder written by `inas export`.")],
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Default: the one it was trained on.")] = None,
+    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Where datasets live.")] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Recompute an exported model's test errors, beside those recorded at export."""
+    from inas.export.use import evaluate_model
+
+    r = evaluate_model(model_dir, dataset, data_dir, device)
+    if as_json:
+        print_json(r)
+        return
+    typer.echo(
+        f"{r['dataset']} test set ({r['images']:,} images): top-1 error {r['test_top1']:.2%}, "
+        f"top-5 {r['test_top5']:.2%} (recorded at export: {r['recorded_test_top1']:.2%}, "
+        f"{r['recorded_test_top5']:.2%})"
+    )
+
+
+@user_errors
+def predict_command(
+    model_dir: Annotated[Path, typer.Argument(help="A folder written by `inas export`.")],
+    images: Annotated[list[Path], typer.Argument(help="Image files.")],
+    top: Annotated[int, typer.Option("--top", min=1, help="How many classes to show.")] = 5,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "cpu",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The top classes, with probabilities, of each image file."""
+    from inas.export.bundle import load_model
+    from inas.export.use import predict
+    from inas.train.loop import pick_device
+
+    model = load_model(model_dir, pick_device(device))
+    results = predict(model, images, k=top)
+    if as_json:
+        print_json(results)
+        return
+    for r in results:
+        typer.echo(r["image"])
+        for c in r["top"]:
+            typer.echo(f"  {c['probability']:7.2%}  {c['class']}")

@@ -1,0 +1,94 @@
+"""Using an exported model: recompute its test metrics, and classify image files."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from inas.data.datasets import load_dataset
+from inas.data.loader import DeviceLoader, to_input
+from inas.errors import DataError, InasError
+from inas.export.bundle import load_model, read_metrics
+from inas.train.loop import EVAL_BATCH, evaluate, pick_device
+
+
+def _autocast(model: torch.nn.Module, device: torch.device):
+    """Evaluate as training did: bf16 autocast on CUDA when the recipe used mixed precision."""
+    if device.type == "cuda" and model.bundle.recipe.get("mixed_precision", False):
+        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext
+
+
+def evaluate_model(
+    folder: str | Path, dataset: str | None = None, data_dir: str | None = None, device: str = "auto"
+) -> dict[str, Any]:
+    """Test top-1 / top-5 error of the model in `folder` on `dataset` (default: the one it was trained
+    on), beside the errors its export recorded."""
+    dev = pick_device(device)
+    model = load_model(folder, dev)
+    b = model.bundle
+    data = load_dataset(dataset or b.dataset, data_dir)
+    if tuple(data.classes) != tuple(b.classes):
+        raise InasError(
+            f"{data.name} has classes {list(data.classes)[:5]}... but the model knows {list(b.classes)[:5]}...; "
+            "evaluate on the dataset it was trained on"
+        )
+    if data.channels != b.arch.in_channels:
+        raise InasError(f"{data.name} has {data.channels}-channel images; the model takes {b.arch.in_channels}")
+    loader = DeviceLoader(
+        data.test_x, data.test_y, batch_size=EVAL_BATCH, mean=b.mean, std=b.std, device=dev, size=b.input_size
+    )
+    top1, top5 = evaluate(model, loader, _autocast(model, dev))
+    recorded = read_metrics(folder)
+    return {
+        "dataset": data.name,
+        "images": len(data.test_y),
+        "test_top1": top1,
+        "test_top5": top5,
+        "recorded_test_top1": recorded.get("test_top1"),
+        "recorded_test_top5": recorded.get("test_top5"),
+        "device": str(dev),
+    }
+
+
+def read_image(path: Path, channels: int) -> torch.Tensor:
+    """An image file as uint8 C x H x W (RGB or greyscale, as the model takes)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            pixels = np.asarray(im.convert("RGB" if channels == 3 else "L"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise DataError(f"{path}: not an image this can read ({e}); give PNG, JPEG or similar files") from None
+    t = torch.from_numpy(pixels.copy())
+    return t[None] if t.ndim == 2 else t.permute(2, 0, 1)
+
+
+def predict(model: torch.nn.Module, paths: list[str | Path], k: int = 5) -> list[dict[str, Any]]:
+    """For each image: the top-k classes with their probabilities, preprocessed as in training."""
+    b = model.bundle
+    device = next(model.parameters()).device
+    mean = torch.tensor(b.mean, device=device).view(1, -1, 1, 1) * 255
+    std = torch.tensor(b.std, device=device).view(1, -1, 1, 1) * 255
+    out = []
+    with torch.no_grad():
+        for path in paths:
+            x = to_input(read_image(Path(path), b.arch.in_channels)[None].to(device), b.input_size, mean, std)
+            probs = torch.softmax(model(x).float(), dim=1)[0]
+            top = torch.topk(probs, min(k, len(b.classes)))
+            out.append(
+                {
+                    "image": str(path),
+                    "top": [
+                        {"class": b.classes[int(i)], "probability": float(p)}
+                        for p, i in zip(top.values, top.indices, strict=True)
+                    ],
+                }
+            )
+    return out

@@ -1,0 +1,88 @@
+"""Writing a model folder and loading it back: exact logits, and clear errors for broken folders."""
+
+import json
+
+import pytest
+import torch
+
+import inas
+from inas.data.datasets import load_dataset
+from inas.errors import InasError
+from inas.export.bundle import BundleConfig, BundleError, read_config, write_bundle
+from inas.export.run import metrics_of, model_card
+from inas.model.presets import get_preset
+from inas.train.loop import train
+from inas.train.recipe import TrainRecipe
+
+
+@pytest.fixture(scope="module")
+def trained():
+    data = load_dataset("synthetic:60")
+    arch = get_preset("seed/short4", num_classes=10)
+    recipe = TrainRecipe(epochs=1, batch_size=16, image_size=16)
+    model, result = train(arch, recipe, data, device="cpu")
+    mean, std = data.mean_std()
+    config = BundleConfig(model.config, recipe.to_dict(), data.name, data.classes, mean, std, 16, {"command": "test"})
+    return model, config, metrics_of(result, 123)
+
+
+def write(tmp_path, trained, name="m"):
+    model, config, metrics = trained
+    write_bundle(tmp_path / name, model, config, metrics, model_card(config, metrics))
+    return tmp_path / name
+
+
+def test_round_trip_gives_the_same_logits_exactly(tmp_path, trained):
+    model = trained[0].eval()
+    loaded = inas.load_model(write(tmp_path, trained))
+    x = torch.randn(3, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+    assert not loaded.training and loaded.config == model.config
+    assert loaded.bundle.classes == trained[1].classes and loaded.bundle.input_size == 16
+
+
+def test_failed_write_leaves_nothing(tmp_path, trained):
+    model, config, metrics = trained
+
+    def boom(folder):
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_bundle(tmp_path / "m", model, config, metrics, "card", extra=boom)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("")
+    with pytest.raises(InasError, match="exists and is not an empty folder"):
+        write_bundle(tmp_path / "busy", model, config, metrics, "card")
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: (d / "model.safetensors").unlink(), "model.safetensors missing; the export did not finish"),
+        (lambda d: (d / "config.json").write_text("{not json"), "config.json: not valid JSON"),
+        (lambda d: (d / "model.safetensors").write_bytes(b"garbage"), "does not match config.json"),
+        (
+            lambda d: (d / "config.json").write_text(
+                json.dumps({**json.loads((d / "config.json").read_text()), "format": "other/9"})
+            ),
+            "format 'other/9' is not 'inas-model/1'",
+        ),
+    ],
+)
+def test_broken_folders_are_clear_errors(tmp_path, trained, damage, message):
+    folder = write(tmp_path, trained)
+    damage(folder)
+    with pytest.raises(BundleError, match=message):
+        inas.load_model(folder)
+
+
+def test_weights_of_another_architecture(tmp_path, trained):
+    folder = write(tmp_path, trained)
+    raw = json.loads((folder / "config.json").read_text())
+    other = get_preset("seed/short2", num_classes=10).to_dict()
+    (folder / "config.json").write_text(json.dumps({**raw, "arch": other}))
+    with pytest.raises(BundleError, match="does not fit the architecture"):
+        inas.load_model(folder)
+    assert read_config(folder).arch.num_classes == 10
