@@ -22,6 +22,7 @@ from inas.cli_common import fail, print_json, user_errors
 from inas.errors import ConfigError
 from inas.export.commands import evaluate_command, export_command, predict_command
 from inas.report.commands import compare_command, dashboard_command, report_command, trials_command
+from inas.reproduce.commands import reproduce_app
 
 app = typer.Typer(
     help="Neural architecture search over GoogLeNet / Inception configurations.",
@@ -33,6 +34,7 @@ space_app = typer.Typer(help="List, inspect and sample search spaces.", no_args_
 model_app = typer.Typer(help="List presets and measure networks.", no_args_is_help=True)
 app.add_typer(space_app, name="space")
 app.add_typer(model_app, name="model")
+app.add_typer(reproduce_app, name="reproduce")
 
 out = Console(highlight=False)
 

@@ -57,6 +57,7 @@ class SearchSettings:
     num_cpus: int | None = None  # for a local Ray: how many CPUs (and GPUs) to declare
     num_gpus: int | None = None
     enqueue: tuple[dict[str, Any], ...] = ()  # fixed candidates to run first (sampled values)
+    recipe: TrainRecipe | None = None  # the base recipe (default: TrainRecipe()); the budget sets its size
 
 
 @dataclass
@@ -126,6 +127,13 @@ def study_settings(s: SearchSettings, space: SearchSpace, recipe: TrainRecipe) -
         "data_fraction": s.budget.data_fraction,
         "sampler": s.sampler,
     }
+
+
+def pending_points(study: optuna.Study, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The fixed candidates that no COMPLETE or PRUNED trial has run yet (a resumed search runs the
+    rest; a failed one is tried again)."""
+    done = [t.params for t in study.get_trials(deepcopy=False) if t.state.name in ("COMPLETE", "PRUNED")]
+    return [p for p in points if p not in done]
 
 
 def check_settings(s: SearchSettings) -> None:
@@ -230,7 +238,8 @@ def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()
     study_name = s.study or space.name
     url = s.storage or default_storage(study_name)
     check_url(url)
-    recipe = TrainRecipe(
+    recipe = dataclasses.replace(
+        s.recipe or TrainRecipe(),
         epochs=s.budget.epochs,
         batch_size=s.budget.batch_size,
         image_size=s.budget.image_size,
@@ -293,7 +302,7 @@ def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()
                     sampler,
                     recipe,
                     data,
-                    enqueue[:remaining] if not exists else [],
+                    pending_points(study, enqueue)[:remaining],
                     remaining,
                     view,
                     gpus,

@@ -6,6 +6,7 @@ so the searcher records the trial as FAIL and the search goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -83,8 +84,10 @@ def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, 
     }
     try:
         cand = sample(settings.space, optuna.trial.FixedTrial(config), num_classes=data.num_classes)
+        if cand.arch.in_channels != data.channels:  # like the classes: the stem takes what the dataset has
+            cand = dataclasses.replace(cand, arch=dataclasses.replace(cand.arch, in_channels=data.channels))
         recipe = settings.recipe.with_overrides(cand.recipe)
-        stats = measure(cand.arch)
+        stats = measure(cand.arch, input_size=recipe.image_size or None)  # what is trained
         device = pick_trial_device()
         record.update(
             arch=cand.arch.to_json(),

@@ -140,3 +140,8 @@ def test_bad_space_names_file_key_and_fix(tmp_path, text, message):
         load_space(path)
     assert str(err.value).startswith(path), "the message names the file first"
     assert "\n" not in str(err.value)
+
+
+def test_d2l_variants_space():
+    space = load_space("d2l_variants")
+    assert count_points(space) == 16 and space.base.value == "d2l/googlenet"

@@ -4,7 +4,7 @@ from inas.errors import SpaceError
 from inas.space import list_spaces, load_space
 from inas.space.registry import builtin_dir
 
-BUILTIN = ["googlenet_channels", "googlenet_depth", "googlenet_variants", "seed_variants"]
+BUILTIN = ["d2l_variants", "googlenet_channels", "googlenet_depth", "googlenet_variants", "seed_variants"]
 
 
 def test_builtins_are_registered():
@@ -18,7 +18,8 @@ def test_name_and_path_load_the_same_file():
 
 def test_unknown_name_lists_the_builtins():
     with pytest.raises(
-        SpaceError, match="unknown search space 'googlenet_dept'; choose one of googlenet_channels, googlenet_depth"
+        SpaceError,
+        match="unknown search space 'googlenet_dept'; choose one of d2l_variants, googlenet_channels, googlenet_depth",
     ):
         load_space("googlenet_dept")
 

@@ -1,0 +1,1 @@
+"""The seeds' experiments as studies: the seven networks' table, and the d2l exercise."""
