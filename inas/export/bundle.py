@@ -104,9 +104,12 @@ def sha256(path: Path) -> str:
 
 def check_out_dir(out: Path) -> None:
     """Refuse a destination that holds something, before any work is done."""
-    out = Path(out)
+    out = Path(out).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InasError(f"--out {out}: exists and is not an empty folder; choose a new folder")
+    parent = next((p for p in out.parents if p.exists()), None)
+    if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise InasError(f"--out {out}: cannot make a folder under {parent}; choose a writable path")
 
 
 def write_bundle(
@@ -119,8 +122,8 @@ def write_bundle(
 ) -> BundleConfig:
     """Write the bundle to `out` whole or not at all. `extra(folder)` may add files (ONNX) and raise to
     abandon the export. Returns the config as written (with the weights' hash)."""
-    out = Path(out)
     check_out_dir(out)
+    out = Path(out).resolve()
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -166,10 +169,14 @@ def read_config(folder: Path) -> BundleConfig:
 
 
 def read_metrics(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / METRICS
     try:
-        return json.loads((Path(folder) / METRICS).read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise BundleError(f"{Path(folder) / METRICS}: cannot read ({e}); export the model again") from None
+        metrics = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BundleError(f"{path}: cannot read ({e}); export the model again") from None
+    if not isinstance(metrics, dict):
+        raise BundleError(f"{path}: expected a JSON object; export the model again")
+    return metrics
 
 
 def load_model(folder: str | Path, device: str | torch.device = "cpu") -> GoogLeNet:

@@ -13,7 +13,7 @@ from inas.report.commands import StorageOpt, StudyArg
 
 PICK_HELP = (
     "min-error (default): the lowest validation error; " + KNEE_RULE + "; or constraints such as "
-    "'params<2e6' or 'params<2e6,macs<5e8': the lowest-error Pareto member that satisfies them."
+    "'params<2e6' or 'params<2e6,macs<5e8': the lowest-error complete trial that satisfies them."
 )
 COMPILE_HELP = (
     "Train through torch.compile. It costs a compile first (129 s on an H100 for seed/googlenet, where it "
@@ -80,10 +80,14 @@ def evaluate_command(
     if as_json:
         print_json(r)
         return
+
+    def pct(v) -> str:
+        return f"{v:.2%}" if isinstance(v, (int, float)) else "-"
+
     typer.echo(
-        f"{r['dataset']} test set ({r['images']:,} images): top-1 error {r['test_top1']:.2%}, "
-        f"top-5 {r['test_top5']:.2%} (recorded at export: {r['recorded_test_top1']:.2%}, "
-        f"{r['recorded_test_top5']:.2%})"
+        f"{r['dataset']} test set ({r['images']:,} images): top-1 error {pct(r['test_top1'])}, "
+        f"top-5 {pct(r['test_top5'])} (recorded at export: {pct(r['recorded_test_top1'])}, "
+        f"{pct(r['recorded_test_top5'])})"
     )
 
 

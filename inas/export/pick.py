@@ -74,15 +74,23 @@ def pick_trial(study: optuna.Study, trial: int | None = None, pick: str | None =
     front = _front(study)
     pick = pick or "min-error"
     if pick == "min-error":
-        return int(front.sort_values(["val_top1", "params"])["number"].iloc[0])
+        error = "val_top1" if front["val_top1"].notna().all() else objective_names(study)[0]
+        return int(front.sort_values([error])["number"].iloc[0])
     objectives = objective_names(study)
     if pick == "knee":
         return knee(front, objectives)
     constraints = parse_constraints(pick, list(dict.fromkeys([*objectives, *CONSTRAINABLE])))
-    ok = np.ones(len(front), dtype=bool)
+    # Over every complete trial: a constraint on a value that is not an objective may rule out the
+    # whole front while dominated trials satisfy it.
+    frame = trials_frame(study)
+    done = frame[(frame["state"] == "complete") & frame["duplicate_of"].isna()]
+    ok = np.ones(len(done), dtype=bool)
     for name, op, value in constraints:
-        ok &= front[name].astype(float).map(lambda v, op=op, value=value: OPS[op](v, value)).to_numpy()
+        ok &= done[name].astype(float).map(lambda v, op=op, value=value: OPS[op](v, value)).to_numpy()
     if not ok.any():
-        best = ", ".join(f"{n} {front[n].astype(float).min():,.4g}" for n, _, _ in constraints)
-        raise InasError(f"--pick {pick!r}: no Pareto member satisfies it (the front's lowest: {best}); relax it")
-    return int(front[ok].sort_values(["val_top1", "params"])["number"].iloc[0])
+        closest = ", ".join(
+            f"{n} {(done[n].astype(float).min() if op.startswith('<') else done[n].astype(float).max()):,.4g}"
+            for n, op, _ in constraints
+        )
+        raise InasError(f"--pick {pick!r}: no complete trial satisfies it (the closest: {closest}); relax it")
+    return int(done[ok].sort_values(["val_top1", "params"])["number"].iloc[0])

@@ -147,10 +147,10 @@ def export(
     dataset = s.dataset or ref.study.user_attrs.get("settings", {}).get("dataset")
     if not dataset:
         raise InasError(f"study {ref.name!r} does not say its dataset; give --dataset")
+    device = pick_device(s.device)
     data = load_dataset(dataset, s.data_dir)
     if on_start is not None:
         on_start(number, arch, recipe, data)
-    device = pick_device(s.device)
     model, result = train(arch, recipe, data, device=device, on_epoch=on_epoch, compile=s.compile)
     if result.status != "ok" or result.test_top1 is None:
         raise InasError(

@@ -89,7 +89,7 @@ def compare_command(
     if len(studies) < 2:
         raise fail("compare needs at least two studies: inas compare STUDY_A STUDY_B ...")
     refs = [open_study(s, storage) for s in studies]
-    if len({r.name for r in refs}) < len(refs):
+    if len({(r.url, r.name) for r in refs}) < len(refs):
         raise fail("a study is named twice; name each once")
     text, summary = compare_report(refs)
     path = out or default_report_path("compare-" + "-".join(r.name for r in refs))
@@ -102,7 +102,7 @@ def compare_command(
 def dashboard_command(
     study: StudyArg,
     storage: StorageOpt = None,
-    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8080,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to serve on.")] = 8080,
     host: Annotated[str, typer.Option("--host", help="Interface to serve on (0.0.0.0: every one).")] = "127.0.0.1",
 ) -> None:
     """Serve optuna-dashboard on the study's storage until Ctrl-C."""
@@ -115,7 +115,9 @@ def dashboard_command(
         with socket.socket() as s:
             s.bind((host, port))
     except OSError as e:
-        raise InasError(f"--port {port}: cannot serve on {host}:{port} ({e.strerror}); choose another --port") from None
+        raise InasError(
+            f"--port {port} --host {host}: cannot serve there ({e.strerror or e}); choose another --port or --host"
+        ) from None
     study_id = ref.study._study_id
     typer.echo(f"optuna-dashboard: http://{host}:{port}/dashboard/studies/{study_id}  (Ctrl-C stops it)", err=True)
     with contextlib.suppress(KeyboardInterrupt):

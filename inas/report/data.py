@@ -56,6 +56,8 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         for key in RECORD_COLUMNS:
             if key not in row or t.user_attrs.get(key) is not None:
                 row[key] = t.user_attrs.get(key)
+        if row.get("duplicate_of") is not None:
+            row["duplicate_of"] = int(row["duplicate_of"])
         row["duration_s"] = t.duration.total_seconds() if t.duration else math.nan
         row["fail_reason"] = t.user_attrs.get("fail_reason", "")
         row.update({name: _cell(value) for name, value in t.params.items()})
@@ -65,6 +67,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         dict.fromkeys(["number", "state", *objectives, "pareto", *RECORD_COLUMNS, "duration_s", "fail_reason"])
     )
     frame = pd.DataFrame(rows, columns=None if rows else columns)
+    frame["duplicate_of"] = frame["duplicate_of"].astype("Int64")  # trial numbers, blank when not a copy
     return frame.reindex(columns=columns + sorted(c for c in frame.columns if c not in columns))
 
 
@@ -80,8 +83,9 @@ def _cell(value):
 
 
 def _pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The non-dominated complete trials, without copies of repeated proposals (their twin stands)."""
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    return study.best_trials if complete else []
+    return [t for t in study.best_trials if "duplicate_of" not in t.user_attrs] if complete else []
 
 
 def pareto_info(study: optuna.Study) -> pd.DataFrame:

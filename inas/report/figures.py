@@ -137,8 +137,10 @@ def hypervolume_figure(histories: dict[str, pd.DataFrame], reference: Sequence[f
     return fig
 
 
-def parallel_coordinates(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figure:
-    """Each sampled choice an axis (categories and missing values as labelled ticks), then the error."""
+def parallel_coordinates(
+    frame: pd.DataFrame, choices: Sequence[str], target: str = "val_top1", label: str = "val error"
+) -> go.Figure:
+    """Each sampled choice an axis (categories and missing values as labelled ticks), then `target`."""
     done = frame[frame["state"] == "complete"]
     dims = []
     for c in choices:
@@ -149,14 +151,14 @@ def parallel_coordinates(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figu
             labels = col.map(lambda v: "-" if pd.isna(v) else str(v))
             cats = sorted(labels.unique())
             dims.append(dict(label=c, values=labels.map(cats.index), tickvals=list(range(len(cats))), ticktext=cats))
-    dims.append(dict(label="val error", values=done["val_top1"]))
+    dims.append(dict(label=label, values=done[target]))
     fig = go.Figure(
         go.Parcoords(
-            line=dict(color=done["val_top1"], colorscale="Viridis_r", showscale=True, colorbar=dict(title="error")),
+            line=dict(color=done[target], colorscale="Viridis_r", showscale=True, colorbar=dict(title=label)),
             dimensions=dims,
         )
     )
-    fig.update_layout(title="Architecture choices against validation error", **{**LAYOUT, "margin": dict(t=100)})
+    fig.update_layout(title=f"Choices against {label}", **{**LAYOUT, "margin": dict(t=100)})
     return fig
 
 

@@ -68,6 +68,8 @@ class Page:
 def write_atomic(path: Path, text: str) -> None:
     """Write the whole file or leave what was there: a temp file in the same folder, renamed."""
     path = Path(path)
+    if path.is_dir():
+        raise InasError(f"--out {path}: is a folder; give a file path")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
@@ -80,6 +82,9 @@ def write_atomic(path: Path, text: str) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise InasError(f"--out {path}: cannot write it ({e.strerror}); choose another path") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -113,8 +118,10 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
 
     choices = data.choice_columns(frame, study)
     done = frame[frame["state"] == "complete"]
-    inas_columns = {"val_top1", "params", "train_seconds"} <= set(frame.columns) and done["params"].notna().all()
-    if len(done) and inas_columns:
+    # A study inas wrote has these for every complete trial; another Optuna study may have none.
+    inas_columns = len(done) > 0 and done[["val_top1", "params", "train_seconds"]].notna().all().all()
+    target = ("val_top1", "val error") if inas_columns else (objectives[0], objectives[0])
+    if inas_columns:
         page.heading("Pareto front")
         page.figure(figures.pareto_2d(frame, choices), "pareto-2d")
         page.figure(figures.pareto_3d(frame, choices), "pareto-3d")
@@ -131,7 +138,7 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
         page.figure(figures.hypervolume_figure({ref.name: history}, reference, objectives), "hypervolume")
     if len(done) and choices:
         page.heading("Choices")
-        page.figure(figures.parallel_coordinates(frame, choices), "parallel-coordinates")
+        page.figure(figures.parallel_coordinates(frame, choices, *target), "parallel-coordinates")
         found, why_not = data.importances(study)
         if found:
             page.figure(figures.importance_figure(found), "importances")
@@ -155,8 +162,10 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
 
 def compare_report(refs: list[StudyRef]) -> tuple[str, pd.DataFrame]:
     """The HTML overlaying several studies' fronts and hypervolumes, and the side-by-side summary."""
-    objective_sets = {r.name: data.objective_names(r.study) for r in refs}
-    first = refs[0].name
+    names = [r.name for r in refs]
+    labels = [r.name if names.count(r.name) == 1 else f"{r.name} ({r.url})" for r in refs]
+    objective_sets = {label: data.objective_names(r.study) for label, r in zip(labels, refs, strict=True)}
+    first = labels[0]
     for name, objs in objective_sets.items():
         if objs != objective_sets[first]:
             raise InasError(
@@ -164,7 +173,7 @@ def compare_report(refs: list[StudyRef]) -> tuple[str, pd.DataFrame]:
                 f"vs {', '.join(objs)}); compare studies searched with the same --objectives"
             )
     objectives = objective_sets[first]
-    frames = {r.name: data.trials_frame(r.study) for r in refs}
+    frames = {label: data.trials_frame(r.study) for label, r in zip(labels, refs, strict=True)}
     reference = data.reference_point(list(frames.values()), objectives)
     rows, histories = [], {}
     for name, frame in frames.items():
@@ -192,6 +201,9 @@ def compare_report(refs: list[StudyRef]) -> tuple[str, pd.DataFrame]:
     else:
         ref_text = ", ".join(f"{o} = {v:,.6g}" for o, v in zip(objectives, reference, strict=True))
         page.text(f"<p>Shared reference point: {html.escape(ref_text)}.</p>")
-        page.figure(figures.fronts_figure(frames), "fronts")
+        if all(f.loc[f["state"] == "complete", ["val_top1", "params"]].notna().all().all() for f in frames.values()):
+            page.figure(figures.fronts_figure(frames), "fronts")
+        else:
+            page.note("the error-vs-parameters fronts need studies written by inas search")
         page.figure(figures.hypervolume_figure(histories, reference, objectives), "hypervolume")
     return page.render(), summary

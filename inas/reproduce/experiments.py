@@ -78,6 +78,8 @@ def choose(names: str | None, known: dict[str, Any], option: str = "--variants")
         if n.lower() not in lower:
             raise InasError(f"{option}: unknown variant {n!r}; choose from {', '.join(known)}")
         out.append(lower[n.lower()])
+    if not out:
+        raise InasError(f"{option}: name at least one of {', '.join(known)}")
     if len(set(out)) != len(out):
         raise InasError(f"{option}: a variant is named twice; name each once")
     return out

@@ -12,9 +12,10 @@ import plotly.graph_objects as go
 from optuna.trial import TrialState
 
 from inas.reproduce.experiments import Experiment
-from inas.search.runner import SearchSettings, SearchSummary, run_search
+from inas.search.runner import SearchSettings, SearchSummary, pending_points, run_search
 from inas.search.settings import Budget
-from inas.search.storage import default_storage, sqlite_path
+from inas.search.storage import check_url, default_storage, open_storage, sqlite_path
+from inas.search.study import trained
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,19 @@ class RunOptions:
 def run_experiment(exp: Experiment, o: RunOptions, view: str | None = None) -> SearchSummary:
     """Train each variant once, as trials of the study `o.study` (continued if it exists)."""
     url = o.storage or default_storage(o.study)
+    check_url(url)
     db = sqlite_path(url)
-    exists = db is None or db.exists()
-    if exists and db is not None:
-        exists = o.study in optuna.get_all_study_names(url)
+    trials, exists = len(exp.variants), False
+    if db is None or db.exists():
+        storage = open_storage(url)
+        if o.study in optuna.get_all_study_names(storage):
+            # Continue: keep what is done, run the variants not done yet (a failed one again).
+            study = optuna.load_study(study_name=o.study, storage=storage)
+            trials, exists = trained(study) + len(pending_points(study, list(exp.variants.values()))), True
+        storage.engine.dispose()
     settings = SearchSettings(
         space=exp.space,
-        trials=len(exp.variants),
+        trials=trials,
         study=o.study,
         storage=url,
         dataset=o.dataset,

@@ -5,13 +5,17 @@ from __future__ import annotations
 import optuna
 from optuna.trial import TrialState
 
+INTERRUPTED = "interrupted"  # user attribute of trials a stopped search left unfinished
+
 
 def fail_stale_trials(study: optuna.Study, reason: str = "left running by a search that stopped") -> int:
-    """Mark FAIL the trials left RUNNING by a search that stopped (we hold the study's lock, so none
-    of them is alive)."""
-    stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
+    """Mark FAIL the trials a stopped search left RUNNING or WAITING (we hold the study's lock, so none
+    of them is alive). They do not count toward `--trials`, and their fixed candidates run again."""
+    stale = [t for t in study.get_trials(deepcopy=False) if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     for t in stale:
-        study._storage.set_trial_user_attr(t._trial_id, "fail_reason", reason)
+        why = reason if t.state == TrialState.RUNNING else "not started before the search stopped"
+        study._storage.set_trial_user_attr(t._trial_id, "fail_reason", why)
+        study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
     return len(stale)
 

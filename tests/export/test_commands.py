@@ -90,8 +90,11 @@ def test_export_refuses_before_training(searched, tmp_path):
     result = export(searched, busy)
     assert result.exit_code == 2 and "exists and is not an empty folder" in result.stderr
     assert [p.name for p in busy.iterdir()] == ["keep.txt"]
+    (tmp_path / "file").write_text("")
+    result = export(searched, tmp_path / "file" / "m")
+    assert result.exit_code == 2 and "cannot make a folder under" in result.stderr
     result = export(searched, tmp_path / "m", "--pick", "params<10")
-    assert result.exit_code == 2 and "no Pareto member satisfies it" in result.stderr
+    assert result.exit_code == 2 and "no complete trial satisfies it" in result.stderr
     assert not (tmp_path / "m").exists()
 
 

@@ -29,7 +29,13 @@ def test_knee_by_hand(study):
 
 @pytest.mark.parametrize(
     ("constraint", "expected"),
-    [("params<6e6", 1), ("params<=3e6", 0), ("params<6e6,train_time<15", 0), ("val_top1 > 0.15", 1)],
+    [
+        ("params<6e6", 1),
+        ("params<=3e6", 0),
+        ("params<6e6,train_time<15", 0),
+        ("val_top1 > 0.15", 1),
+        ("macs>5.5e8,macs<7e8", 2),  # not an objective: only dominated trial 2 fits
+    ],
 )
 def test_constraints_pick_the_lowest_error_that_fits(study, constraint, expected):
     assert pick_trial(study, pick=constraint) == expected
@@ -38,7 +44,7 @@ def test_constraints_pick_the_lowest_error_that_fits(study, constraint, expected
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"pick": "params<1e6"}, "no Pareto member satisfies it .*params 3e\\+06"),
+        ({"pick": "params<1e6"}, "no complete trial satisfies it .*params 3e\\+06"),
         ({"pick": "test_top1<0.5"}, "unknown value 'test_top1'"),
         ({"pick": "smallest"}, "use min-error, knee, or constraints"),
         ({"trial": 4}, "--trial 4: it is pruned; export a complete trial"),

@@ -107,3 +107,20 @@ def test_pruned_trials_have_no_values_in_the_front(study_dir):
     frame = pd.read_csv(io.StringIO(runner.invoke(app, ["trials", "demo", "--format", "csv"]).stdout))
     pruned = frame[frame["state"] == TrialState.PRUNED.name.lower()]
     assert len(pruned) == 1 and not pruned["pareto"].any()
+
+
+def test_report_and_trials_of_a_plain_optuna_study(study_dir):
+    import optuna
+
+    study = optuna.create_study(study_name="plain", storage="sqlite:///studies/plain.db")
+    study.optimize(lambda t: (t.suggest_float("x", -1, 1) - 0.2) ** 2 + t.suggest_int("n", 1, 3), n_trials=6)
+    result = runner.invoke(app, ["report", "plain"])
+    assert result.exit_code == 0, result.output
+    page = (study_dir / "dashboards" / "plain.html").read_text()
+    assert 'id="parallel-coordinates"' in page and 'id="pareto-2d"' not in page and "6 complete" in page
+    assert len(pd.read_csv(io.StringIO(runner.invoke(app, ["trials", "plain", "--format", "csv"]).stdout))) == 6
+
+
+def test_out_must_be_a_file_path(study_dir):
+    result = runner.invoke(app, ["trials", "demo", "--out", "studies"])
+    assert result.exit_code == 2 and "is a folder; give a file path" in result.stderr

@@ -48,4 +48,5 @@ def test_busy_port_is_a_clear_error(study_dir):
         proc = subprocess.run(
             [sys.executable, "-m", "inas", "dashboard", "demo", "--port", str(port)], capture_output=True, text=True
         )
-    assert proc.returncode == 2 and f"--port {port}: cannot serve" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and f"--port {port} --host 127.0.0.1: cannot serve there" in proc.stderr
+    assert "Traceback" not in proc.stderr

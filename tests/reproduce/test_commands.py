@@ -22,14 +22,17 @@ def test_seed_table_as_a_study_and_resumed_with_more_variants(workdir):
     assert first.exit_code == 0, first.output
     out = workdir / "dashboards" / "seed-table-synthetic-60-seed"
     assert sorted(p.name for p in out.iterdir()) == ["figure.html", "table.csv", "table.md"]
-    second = runner.invoke(app, [*args, "--variants", "Short4,Short3"])
+    second = runner.invoke(app, [*args, "--variants", "Short3"])  # a new variant alone: trained
     assert second.exit_code == 0, second.output
+    assert pd.read_csv(out / "table.csv")["trial"].tolist() == [1]
+    third = runner.invoke(app, [*args, "--variants", "Short4,Short3"])  # both done: nothing trained
+    assert third.exit_code == 0, third.output
     table = pd.read_csv(out / "table.csv")
-    assert table["variant"].tolist() == ["Short4", "Short3"] and table["trial"].tolist() == [0, 1]  # Short4 kept
+    assert table["variant"].tolist() == ["Short4", "Short3"] and table["trial"].tolist() == [0, 1]
     assert table["params"].tolist()[0] < 2e6 and table["top1_error"].between(0, 1).all()
     study = open_study("seed-table-synthetic-60-seed").study
     assert [t.params for t in study.trials] == [{"base": "seed/short4"}, {"base": "seed/short3"}]
-    assert "| Short3" in second.stdout
+    assert "| Short3" in third.stdout
 
 
 def test_seed_table_beside_the_seeds_numbers(workdir, monkeypatch):
@@ -54,7 +57,10 @@ def test_d2l_exercise_adapts_the_stem_to_the_dataset(workdir):
     assert all(t.user_attrs["arch"]["in_channels"] == 3 for t in study.trials)  # d2l's stem takes 1
 
 
-def test_bad_variant(workdir):
-    result = runner.invoke(app, ["reproduce", "d2l", "--variants", "dropout"])
-    assert result.exit_code == 2 and "unknown variant 'dropout'" in result.stderr
+@pytest.mark.parametrize(
+    ("variants", "message"), [("dropout", "unknown variant 'dropout'"), (",", "name at least one")]
+)
+def test_bad_variant(workdir, variants, message):
+    result = runner.invoke(app, ["reproduce", "d2l", "--variants", variants])
+    assert result.exit_code == 2 and message in result.stderr
     assert list(workdir.iterdir()) == []

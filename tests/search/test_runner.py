@@ -262,4 +262,5 @@ def test_ctrl_c_marks_running_trials_and_exits_130(tmp_path, tiny_space):
     assert proc.returncode == 130, err[-2000:]
     assert "interrupted" in err and "--resume" in err and "Traceback" not in err
     trials = load(tmp_path).trials
-    assert trials and not any(t.state == TrialState.RUNNING for t in trials)
+    assert trials and not any(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in trials)
+    assert all(t.user_attrs.get("interrupted") for t in trials if t.state == TrialState.FAIL)
