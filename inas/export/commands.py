@@ -37,8 +37,9 @@ def export_command(
     compile: Annotated[bool, typer.Option("--compile", help=COMPILE_HELP)] = False,
     onnx: Annotated[bool, typer.Option("--onnx", help="Also write model.onnx, checked against PyTorch.")] = False,
 ) -> None:
-    """Retrain the chosen candidate from scratch on train + validation, test it once, and write a model
-    folder: model.safetensors, config.json, metrics.json, README.md (and model.onnx)."""
+    """Retrain the chosen candidate on train + validation, test it once, write it as a model folder.
+
+    The folder holds model.safetensors, config.json, metrics.json, README.md (and model.onnx)."""
     from inas.export.run import ExportSettings, export
     from inas.report.load import open_study
 

@@ -81,8 +81,9 @@ def compare_command(
     storage: StorageOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="HTML file (default: dashboards/compare-A-B.html).")] = None,
 ) -> None:
-    """Overlay the fronts of several studies in one report, with their hypervolumes side by side
-    (one reference point for all)."""
+    """Overlay the fronts of several studies in one report, with their hypervolumes side by side.
+
+    All studies share one hypervolume reference point, so their hypervolumes compare."""
     from inas.report.load import default_report_path, open_study
     from inas.report.page import compare_report, write_atomic
 

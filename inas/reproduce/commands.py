@@ -54,8 +54,9 @@ def seed_table_command(
     address: AddressOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train the seed's seven networks (Naive, GoogleNet, Long, Short, Short2-4) and print their table
-    beside the seed's own numbers."""
+    """Train the seed's seven networks and print their table beside the seed's own numbers.
+
+    The networks: Naive, GoogleNet, Long, Short, Short2, Short3, Short4."""
     from inas.reproduce.experiments import seed_table, study_name
     from inas.reproduce.run import RunOptions
 
@@ -84,8 +85,9 @@ def d2l_command(
     address: AddressOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """The d2l exercise of seed 001: the plain d2l GoogLeNet, then BatchNorm, label smoothing, residual
-    connections and factorised convolutions, each alone, as one table."""
+    """The d2l exercise of seed 001 (BatchNorm, label smoothing, residual, factorised convs) as one table.
+
+    The plain d2l GoogLeNet, then each change alone."""
     from inas.reproduce.experiments import d2l, study_name
     from inas.reproduce.run import RunOptions
 
