@@ -30,7 +30,9 @@ def counts(study: optuna.Study) -> dict[str, int]:
 
 
 def trained(study: optuna.Study) -> int:
-    """Finished trials that trained (copies of earlier trials do not count toward `--trials`)."""
+    """Finished trials that count toward `--trials`: not copies of earlier trials, not interrupted."""
     return sum(
-        1 for t in study.get_trials(deepcopy=False) if t.state.is_finished() and "duplicate_of" not in t.user_attrs
+        1
+        for t in study.get_trials(deepcopy=False)
+        if t.state.is_finished() and "duplicate_of" not in t.user_attrs and INTERRUPTED not in t.user_attrs
     )

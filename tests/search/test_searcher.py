@@ -124,3 +124,23 @@ def test_enqueued_repeats_are_trained():
     searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.3})
     assert searcher.suggest("t1") == {"x": "a"}
     assert not any("duplicate_of" in t.user_attrs for t in searcher._ot_study.trials)
+
+
+def test_stale_running_and_waiting_trials_fail_and_do_not_count():
+    import optuna
+
+    from inas.search.study import fail_stale_trials, trained
+
+    study = optuna.create_study()
+    study.enqueue_trial({"x": 1.0})  # WAITING
+    study.ask()  # RUNNING (takes the enqueued one)
+    study.enqueue_trial({"x": 2.0})
+    done = study.ask()
+    study.tell(done, 0.5)
+    assert fail_stale_trials(study, "interrupted (Ctrl-C)") == 1
+    study.enqueue_trial({"x": 3.0})
+    assert fail_stale_trials(study) == 1
+    states = [t.state for t in study.trials]
+    assert states == [TrialState.FAIL, TrialState.COMPLETE, TrialState.FAIL]
+    assert study.trials[2].user_attrs["fail_reason"] == "not started before the search stopped"
+    assert trained(study) == 1
