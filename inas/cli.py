@@ -352,16 +352,10 @@ def train_command(
         save = None  # a diverged network is not worth keeping; the summary says why
         result.message = (result.message + "; " if result.message else "") + "no model written"
     if save is not None:
-        from inas.export.bundle import BundleConfig, write_bundle
-        from inas.export.run import metrics_of, model_card
-        from inas.model.measure import measure
+        from inas.export.bundle import write_bundle
+        from inas.export.run import describe, model_card
 
-        mean, std = data.mean_std()
-        size = recipe.image_size or model.config.input_size
-        bundle = BundleConfig(
-            model.config, recipe.to_dict(), data.name, data.classes, mean, std, size, {"command": "inas train"}
-        )
-        metrics = metrics_of(result, measure(model.config, input_size=size).macs)
+        bundle, metrics = describe(model, recipe, data, result, {"command": "inas train"})
         write_bundle(save, model, bundle, metrics, model_card(bundle, metrics))
     summary = {"status": result.status, "dataset": data.name, "arch_hash": arch.hash(), **result.to_dict()}
     summary["recipe"] = recipe.to_dict()

@@ -25,8 +25,7 @@ CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*
 CONSTRAINABLE = ("val_top1", "val_top5", "params", "macs", "train_seconds")
 
 
-def _front(study: optuna.Study) -> pd.DataFrame:
-    frame = trials_frame(study)
+def _front(study: optuna.Study, frame: pd.DataFrame) -> pd.DataFrame:
     front = frame[frame["pareto"]]
     if front.empty:
         raise InasError(f"study {study.study_name!r} has no complete trial to export; run more of the search first")
@@ -71,7 +70,8 @@ def pick_trial(study: optuna.Study, trial: int | None = None, pick: str | None =
         if t.state != optuna.trial.TrialState.COMPLETE:
             raise InasError(f"--trial {trial}: it is {t.state.name.lower()}; export a complete trial")
         return trial
-    front = _front(study)
+    frame = trials_frame(study)
+    front = _front(study, frame)
     pick = pick or "min-error"
     if pick == "min-error":
         error = "val_top1" if front["val_top1"].notna().all() else objective_names(study)[0]
@@ -82,7 +82,6 @@ def pick_trial(study: optuna.Study, trial: int | None = None, pick: str | None =
     constraints = parse_constraints(pick, list(dict.fromkeys([*objectives, *CONSTRAINABLE])))
     # Over every complete trial: a constraint on a value that is not an objective may rule out the
     # whole front while dominated trials satisfy it.
-    frame = trials_frame(study)
     done = frame[(frame["state"] == "complete") & frame["duplicate_of"].isna()]
     ok = np.ones(len(done), dtype=bool)
     for name, op, value in constraints:

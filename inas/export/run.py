@@ -63,6 +63,16 @@ def metrics_of(result: TrainResult, macs: int) -> dict[str, Any]:
     }
 
 
+def describe(
+    model: torch.nn.Module, recipe: TrainRecipe, data: ImageData, result: TrainResult, source: dict[str, Any]
+) -> tuple[BundleConfig, dict[str, Any]]:
+    """The config and metrics of a model `train` returned (its config has the dataset's classes)."""
+    mean, std = data.mean_std()  # what training normalised with
+    size = recipe.image_size or model.config.input_size
+    config = BundleConfig(model.config, recipe.to_dict(), data.name, data.classes, mean, std, size, source)
+    return config, metrics_of(result, measure(model.config, input_size=size).macs)
+
+
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v:.2%}"
 
@@ -98,12 +108,18 @@ and normalised with mean {[round(v, 4) for v in config.mean]} and std {[round(v,
 """
 
 
+def require_onnx() -> None:
+    try:
+        import onnxruntime  # noqa: F401
+        import onnxscript  # noqa: F401  (torch.onnx's exporter needs it)
+    except ImportError:
+        raise InasError("--onnx needs onnx, onnxscript and onnxruntime: pip install 'inas[onnx]'") from None
+
+
 def export_onnx(model: torch.nn.Module, config: BundleConfig, folder: Path) -> float:
     """Write `model.onnx` and check onnxruntime's logits against PyTorch's; the largest difference."""
-    try:
-        import onnxruntime
-    except ImportError:
-        raise InasError("--onnx needs onnx and onnxruntime: pip install 'inas[onnx]'") from None
+    import onnxruntime  # present: `require_onnx` checked before training
+
     model = model.cpu().eval()
     x = torch.randn(
         4, config.arch.in_channels, config.input_size, config.input_size, generator=torch.Generator().manual_seed(0)
@@ -136,11 +152,7 @@ def export(
 
     check_out_dir(out)  # before hours of training, not after
     if s.onnx:
-        try:
-            import onnxruntime  # noqa: F401
-            import onnxscript  # noqa: F401  (torch.onnx's exporter needs it)
-        except ImportError:
-            raise InasError("--onnx needs onnx, onnxscript and onnxruntime: pip install 'inas[onnx]'") from None
+        require_onnx()
     number = pick_trial(ref.study, s.trial, s.pick)
     arch, searched = candidate(ref, number)
     recipe = final_recipe(searched, s.epochs)
@@ -156,20 +168,9 @@ def export(
         raise InasError(
             f"retraining trial {number} did not finish ({result.message or result.status}); nothing written"
         )
-    arch = model.config  # with the dataset's number of classes
-    mean, std = data.mean_std()  # what training normalised with
-    config = BundleConfig(
-        arch=arch,
-        recipe=recipe.to_dict(),
-        dataset=data.name,
-        classes=data.classes,
-        mean=mean,
-        std=std,
-        input_size=recipe.image_size or arch.input_size,
-        source={"study": ref.name, "storage": ref.url, "trial": number, "picked_by": s.pick or (
-            f"--trial {s.trial}" if s.trial is not None else "min-error")},
-    )  # fmt: skip
-    metrics = metrics_of(result, measure(arch, input_size=config.input_size).macs)
+    picked_by = s.pick or (f"--trial {s.trial}" if s.trial is not None else "min-error")
+    source = {"study": ref.name, "storage": ref.url, "trial": number, "picked_by": picked_by}
+    config, metrics = describe(model, recipe, data, result, source)
     extra = None
     if s.onnx:
 

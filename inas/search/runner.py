@@ -27,7 +27,7 @@ from inas.data.datasets import ImageData, load_dataset, stratified_split
 from inas.errors import ConfigError, DataError, InasError, Interrupted
 from inas.search.settings import OBJECTIVES, SAMPLERS, Budget
 from inas.search.storage import StudyLock, check_url, default_storage, open_storage, sqlite_path
-from inas.search.study import counts, fail_stale_trials, trained
+from inas.search.study import DONE_STATES, counts, fail_stale_trials, trained
 from inas.search.trial import TrialSettings, run_trial
 from inas.search.warmstart import warm_start_points
 from inas.space.registry import load_space
@@ -132,7 +132,7 @@ def study_settings(s: SearchSettings, space: SearchSpace, recipe: TrainRecipe) -
 def pending_points(study: optuna.Study, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The fixed candidates that no COMPLETE or PRUNED trial has run yet (a resumed search runs the
     rest; a failed one is tried again)."""
-    done = [t.params for t in study.get_trials(deepcopy=False) if t.state.name in ("COMPLETE", "PRUNED")]
+    done = [t.params for t in study.get_trials(deepcopy=False, states=DONE_STATES)]
     return [p for p in points if p not in done]
 
 

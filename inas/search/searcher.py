@@ -28,6 +28,8 @@ from typing import Any
 from optuna.trial import FrozenTrial, TrialState
 from ray.tune.search.optuna import OptunaSearch
 
+from inas.search.study import DONE_STATES
+
 log = logging.getLogger(__name__)
 
 CURVE_KEY = "val_top1_curve"
@@ -100,7 +102,7 @@ class InasOptunaSearch(OptunaSearch):
         if "fixed_params" in self._ot_study._storage.get_trial_system_attrs(ot_trial._trial_id):
             return None
         params = ot_trial.params
-        for t in self._ot_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        for t in self._ot_study.get_trials(deepcopy=False, states=DONE_STATES):
             if t.params == params and t.number != ot_trial.number:
                 return t
         return None

@@ -6,6 +6,8 @@ import optuna
 from optuna.trial import TrialState
 
 INTERRUPTED = "interrupted"  # user attribute of trials a stopped search left unfinished
+# States whose candidate needs no second run (FAIL may be transient: it is tried again).
+DONE_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 def fail_stale_trials(study: optuna.Study, reason: str = "left running by a search that stopped") -> int:
