@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from inas import __version__
 from inas.errors import ConfigError, InasError
+from inas.files import make_ordinary
 from inas.model.config import ArchConfig
 from inas.model.network import GoogLeNet, build
 
@@ -139,10 +140,8 @@ def write_bundle(
         (tmp / CARD).write_text(card)
         if extra is not None:
             extra(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
         for f in tmp.iterdir():  # some writers make private files; a model folder is ordinary files
-            os.chmod(f, 0o666 & ~umask)
+            make_ordinary(f)
         if out.exists():
             out.rmdir()  # empty: check_out_dir said so
         tmp.rename(out)

@@ -27,8 +27,9 @@ def report_command(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the report in a browser.")] = False,
 ) -> None:
     """Write one self-contained HTML report of a study: Pareto front, hypervolume, choices, curves, failures."""
+    from inas.files import write_atomic
     from inas.report.load import default_report_path, open_study
-    from inas.report.page import study_report, write_atomic
+    from inas.report.page import study_report
 
     ref = open_study(study, storage)
     text, notes = study_report(ref)
@@ -50,9 +51,9 @@ def trials_command(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """One row a trial: objectives, state, the record inas keeps and the sampled choices."""
+    from inas.files import write_atomic
     from inas.report.data import trials_frame
     from inas.report.load import open_study
-    from inas.report.page import write_atomic
 
     if fmt not in FORMATS:
         raise fail(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
@@ -84,8 +85,9 @@ def compare_command(
     """Overlay the fronts of several studies in one report, with their hypervolumes side by side.
 
     All studies share one hypervolume reference point, so their hypervolumes compare."""
+    from inas.files import write_atomic
     from inas.report.load import default_report_path, open_study
-    from inas.report.page import compare_report, write_atomic
+    from inas.report.page import compare_report
 
     if len(studies) < 2:
         raise fail("compare needs at least two studies: inas compare STUDY_A STUDY_B ...")

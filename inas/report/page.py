@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 import plotly.io as pio
@@ -63,31 +60,6 @@ class Page:
             f"<h1>{html.escape(self.title)}</h1>{''.join(self.parts)}"
             f'<p class="meta">made by inas {__version__} on {stamp}</p></body></html>\n'
         )
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write the whole file or leave what was there: a temp file in the same folder, renamed."""
-    path = Path(path)
-    if path.is_dir():
-        raise InasError(f"--out {path}: is a folder; give a file path")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    except OSError as e:
-        raise InasError(f"--out {path}: cannot write there ({e.strerror}); choose a writable path") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is an ordinary file
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise InasError(f"--out {path}: cannot write it ({e.strerror}); choose another path") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _fmt_counts(c: dict[str, int]) -> str:

@@ -112,7 +112,7 @@ def figure(table: pd.DataFrame, title: str) -> go.Figure:
 
 def write_outputs(table: pd.DataFrame, fig: go.Figure, out: Path) -> list[Path]:
     """table.md, table.csv and figure.html (plotly.js inlined) in `out`, each written whole."""
-    from inas.report.page import write_atomic
+    from inas.files import write_atomic
 
     paths = [out / "table.md", out / "table.csv", out / "figure.html"]
     write_atomic(paths[0], table.to_markdown(index=False, floatfmt=".4g") + "\n")
