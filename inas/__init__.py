@@ -10,6 +10,6 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 def load_model(folder, device="cpu"):
     """An exported model (`inas export --out FOLDER`) in eval mode, with `.config` and `.bundle`."""
-    from inas.export.bundle import load_model as _load
+    from inas.train.bundle import load_model as _load
 
     return _load(folder, device)

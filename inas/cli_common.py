@@ -5,13 +5,21 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from inas.errors import InasError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Options and arguments several commands share, declared once.
+STORAGE_HELP = "SQLAlchemy URL of the study's storage (default: sqlite:///studies/STUDY.db)."
+StorageOpt = Annotated[str | None, typer.Option("--storage", help=STORAGE_HELP)]
+StudyArg = Annotated[str, typer.Argument(help="Study name, or the path of a SQLite .db file holding one study.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
+DataDirOpt = Annotated[str | None, typer.Option("--data-dir", help="Folder holding (or to download) the dataset.")]
 
 
 def fail(message: str) -> typer.Exit:
@@ -33,6 +41,13 @@ def user_errors(fn: F) -> F:
             raise exit from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def console() -> Any:
+    """Rich console on stdout, for tables (made when first asked: commands that print JSON never need it)."""
+    from rich.console import Console
+
+    return Console(highlight=False)
 
 
 def print_json(data: Any) -> None:

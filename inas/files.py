@@ -16,6 +16,16 @@ def make_ordinary(path: Path) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
+def check_out_dir(out: Path, option: str = "--out") -> None:
+    """Refuse a destination folder that holds something, or cannot be made, before any work is done."""
+    out = Path(out).resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InasError(f"{option} {out}: exists and is not an empty folder; choose a new folder")
+    parent = next((p for p in out.parents if p.exists()), None)
+    if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise InasError(f"{option} {out}: cannot make a folder under {parent}; choose a writable path")
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write the whole file or leave what was there: a temp file in the same folder, renamed."""
     path = Path(path)
@@ -37,3 +47,11 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+DASHBOARDS = Path("dashboards")  # the default home of reports and experiment tables
+
+
+def dashboard_path(name: str, suffix: str = "") -> Path:
+    """The default output path of a report or an experiment's tables named `name`."""
+    return DASHBOARDS / f"{name}{suffix}"

@@ -158,7 +158,7 @@ def test_train_json_and_checkpoint(tmp_path, tiny_config):
     model = inas.load_model(ckpt)
     assert not model.training and model.config.hash() == summary["arch_hash"]
     again = run(*args, "--save", str(ckpt))
-    assert again.exit_code == 2 and "exists and is not empty" in again.stderr
+    assert again.exit_code == 2 and "exists and is not an empty folder" in again.stderr
 
 
 def test_train_table_output(tiny_config):
@@ -174,8 +174,8 @@ def test_train_table_output(tiny_config):
     [
         (["--dataset", "cifar11"], "unknown dataset 'cifar11'"),
         (["--dataset", "synthetic:x"], "synthetic:2000"),
-        (["--optimizer", "adam"], "option.optimizer: must be one of sgd, adamw, adadelta"),
-        (["--recipe", "fast"], "--recipe 'fast': choose inas or seed"),
+        (["--optimizer", "adam"], "option.optimizer: unknown value 'adam'; choose one of sgd, adamw, adadelta"),
+        (["--recipe", "fast"], "--recipe: unknown recipe 'fast'; choose one of: inas, seed"),
         (["--device", "cuda:3"], "no CUDA device is available here; use --device cpu"),
         (["--dataset", "imagefolder:/nonexistent"], "no such folder"),
     ],

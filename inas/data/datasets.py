@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from inas.errors import DataError, unknown_name
+from inas.errors import DataError
+from inas.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -167,16 +168,20 @@ def stratified_split(labels: torch.Tensor, fraction: float, seed: int) -> tuple[
     return torch.cat(held).sort().values, torch.cat(kept).sort().values
 
 
-DATASETS: dict[str, Callable[[Path | None, bool], ImageData]] = {
-    "cifar10": _torchvision("CIFAR10", "cifar10"),
-    "cifar100": _torchvision("CIFAR100", "cifar100"),
-    "fashion-mnist": _torchvision("FashionMNIST", "fashion-mnist"),
-    "mnist": _torchvision("MNIST", "mnist"),
-}
+DATASETS: Registry[Callable[[Path | None, bool], ImageData]] = Registry(
+    "dataset",
+    {
+        "cifar10": _torchvision("CIFAR10", "cifar10"),
+        "cifar100": _torchvision("CIFAR100", "cifar100"),
+        "fashion-mnist": _torchvision("FashionMNIST", "fashion-mnist"),
+        "mnist": _torchvision("MNIST", "mnist"),
+    },
+    patterns=("imagefolder:PATH", "synthetic[:N]"),
+)
 
 
 def list_datasets() -> list[str]:
-    return [*DATASETS, "imagefolder:PATH", "synthetic[:N]"]
+    return DATASETS.names()
 
 
 def load_dataset(spec: str, data_dir: str | Path | None = None, download: bool = True) -> ImageData:
@@ -188,6 +193,4 @@ def load_dataset(spec: str, data_dir: str | Path | None = None, download: bool =
         if not n.isdigit() or int(n) < 10:
             raise DataError(f"{spec}: the size after 'synthetic:' must be a whole number >= 10, like synthetic:2000")
         return synthetic(n_train=int(n), n_test=max(10, int(n) // 5))
-    if spec not in DATASETS:
-        raise unknown_name("dataset", spec, list_datasets())
-    return DATASETS[spec](Path(data_dir) if data_dir is not None else None, download)
+    return DATASETS.get(spec)(Path(data_dir) if data_dir is not None else None, download)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import torch
 import torch.nn.functional as F
 
-AUGMENTS = ("crop_flip", "flip", "none")
+from inas.data.augment import AUGMENTS
 
 
 def random_crop(x: torch.Tensor, pad: int, dy: torch.Tensor, dx: torch.Tensor) -> torch.Tensor:

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from inas.cli_common import print_json, user_errors
-from inas.export.pick import KNEE_RULE
-from inas.report.commands import StorageOpt, StudyArg
+from inas.cli_common import DataDirOpt, DeviceOpt, StorageOpt, StudyArg, print_json, user_errors
+from inas.study.choose import KNEE_RULE
 
 PICK_HELP = (
     "min-error (default): the lowest validation error; " + KNEE_RULE + "; or constraints such as "
@@ -32,8 +31,8 @@ def export_command(
         int | None, typer.Option("--epochs", min=1, help="Epochs (default: the searched recipe's).")
     ] = None,
     dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset (default: the study's).")] = None,
-    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Where datasets live.")] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    data_dir: DataDirOpt = None,
+    device: DeviceOpt = "auto",
     compile: Annotated[bool, typer.Option("--compile", help=COMPILE_HELP)] = False,
     onnx: Annotated[bool, typer.Option("--onnx", help="Also write model.onnx, checked against PyTorch.")] = False,
 ) -> None:
@@ -41,7 +40,7 @@ def export_command(
 
     The folder holds model.safetensors, config.json, metrics.json, README.md (and model.onnx)."""
     from inas.export.run import ExportSettings, export
-    from inas.report.load import open_study
+    from inas.study.load import open_study
 
     ref = open_study(study, storage)
     settings = ExportSettings(trial, pick, epochs, dataset, data_dir, device, compile, onnx)
@@ -70,8 +69,8 @@ def export_command(
 def evaluate_command(
     model_dir: Annotated[Path, typer.Argument(help="A folder written by `inas export`.")],
     dataset: Annotated[str | None, typer.Option("--dataset", help="Default: the one it was trained on.")] = None,
-    data_dir: Annotated[str | None, typer.Option("--data-dir", help="Where datasets live.")] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "auto",
+    data_dir: DataDirOpt = None,
+    device: DeviceOpt = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Recompute an exported model's test errors, beside those recorded at export."""
@@ -97,12 +96,12 @@ def predict_command(
     model_dir: Annotated[Path, typer.Argument(help="A folder written by `inas export`.")],
     images: Annotated[list[Path], typer.Argument(help="Image files.")],
     top: Annotated[int, typer.Option("--top", min=1, help="How many classes to show.")] = 5,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")] = "cpu",
+    device: DeviceOpt = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The top classes, with probabilities, of each image file."""
-    from inas.export.bundle import load_model
     from inas.export.use import predict
+    from inas.train.bundle import load_model
     from inas.train.loop import pick_device
 
     model = load_model(model_dir, pick_device(device))

@@ -5,24 +5,13 @@ Choices use validation error only: the test set is for the exported model's fina
 
 from __future__ import annotations
 
-import operator
-import re
-
 import numpy as np
 import optuna
 import pandas as pd
 
 from inas.errors import InasError
-from inas.report.data import objective_names, trials_frame
-
-KNEE_RULE = (
-    "knee: the Pareto member nearest the ideal point once each objective is scaled to [0, 1] over the "
-    "front (0: the front's best value, 1: its worst)"
-)
-OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
-CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
-# Names a constraint may use, beside the study's objectives (test errors never select).
-CONSTRAINABLE = ("val_top1", "val_top5", "params", "macs", "train_seconds")
+from inas.study.choose import CONSTRAINABLE, OPS, parse_constraints
+from inas.study.frame import objective_names, trials_frame
 
 
 def _front(study: optuna.Study, frame: pd.DataFrame) -> pd.DataFrame:
@@ -33,29 +22,11 @@ def _front(study: optuna.Study, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def knee(front: pd.DataFrame, objectives: list[str]) -> int:
-    """The trial number picked by KNEE_RULE."""
+    """The trial number picked by the knee rule (`inas.study.choose.KNEE_RULE`)."""
     values = front[objectives].to_numpy(dtype=float)
     low, high = values.min(axis=0), values.max(axis=0)
     scaled = (values - low) / np.where(high > low, high - low, 1.0)
     return int(front["number"].iloc[int(np.argmin(np.linalg.norm(scaled, axis=1)))])
-
-
-def parse_constraints(text: str, allowed: list[str]) -> list[tuple[str, str, float]]:
-    out = []
-    for part in text.split(","):
-        m = CONSTRAINT.match(part)
-        if not m:
-            raise InasError(
-                f"--pick {text!r}: use min-error, knee, or constraints like 'params<2e6' or 'params<2e6,macs<5e8'"
-            )
-        name, op, value = m.group(1), m.group(2), m.group(3)
-        if name not in allowed:
-            raise InasError(f"--pick {text!r}: unknown value {name!r}; constrain one of {', '.join(allowed)}")
-        try:
-            out.append((name, op, float(value)))
-        except ValueError:
-            raise InasError(f"--pick {text!r}: {value!r} is not a number") from None
-    return out
 
 
 def pick_trial(study: optuna.Study, trial: int | None = None, pick: str | None = None) -> int:

@@ -3,7 +3,6 @@ and write it as a bundle (optionally with an ONNX copy checked against PyTorch).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,12 +13,11 @@ import torch
 
 from inas.data.datasets import ImageData, load_dataset
 from inas.errors import InasError
-from inas.export.bundle import METRICS, ONNX, BundleConfig, check_out_dir, write_bundle
+from inas.files import check_out_dir
 from inas.model.config import ArchConfig
-from inas.model.measure import measure
-from inas.report.load import StudyRef
+from inas.study.load import StudyRef
+from inas.train.bundle import METRICS, ONNX, BundleConfig, describe, model_card, write_bundle
 from inas.train.loop import EpochCallback, pick_device, train
-from inas.train.metrics import TrainResult
 from inas.train.recipe import TrainRecipe
 
 ONNX_TOLERANCE = 1e-3  # max |logit difference| relative to the logits' scale
@@ -48,64 +46,6 @@ def candidate(ref: StudyRef, number: int) -> tuple[ArchConfig, TrainRecipe]:
 def final_recipe(recipe: TrainRecipe, epochs: int | None) -> TrainRecipe:
     """The searched recipe, trained on train + validation (nothing held out) for `epochs`."""
     return recipe.with_overrides({"val_fraction": 0.0, **({"epochs": epochs} if epochs else {})}, where="--epochs")
-
-
-def metrics_of(result: TrainResult, macs: int) -> dict[str, Any]:
-    return {
-        "test_top1": result.test_top1,
-        "test_top5": result.test_top5,
-        "params": result.params,
-        "macs": macs,
-        "train_seconds": result.train_seconds,
-        "images_per_second": result.images_per_second,
-        "device": result.device,
-        "epochs": [dataclasses.asdict(e) for e in result.epochs],
-    }
-
-
-def describe(
-    model: torch.nn.Module, recipe: TrainRecipe, data: ImageData, result: TrainResult, source: dict[str, Any]
-) -> tuple[BundleConfig, dict[str, Any]]:
-    """The config and metrics of a model `train` returned (its config has the dataset's classes)."""
-    mean, std = data.mean_std()  # what training normalised with
-    size = recipe.image_size or model.config.input_size
-    config = BundleConfig(model.config, recipe.to_dict(), data.name, data.classes, mean, std, size, source)
-    return config, metrics_of(result, measure(model.config, input_size=size).macs)
-
-
-def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{v:.2%}"
-
-
-def model_card(config: BundleConfig, metrics: dict[str, Any]) -> str:
-    src = config.source
-    where = f"trial {src.get('trial')} of study `{src.get('study')}`" if "study" in src else src.get("command", "?")
-    held = float(config.recipe.get("val_fraction", 0.0))
-    on = "train + validation, nothing held out" if held == 0 else f"{held:.0%} held out for validation"
-    n = len(metrics["epochs"])
-    return f"""# inas model `{config.arch.hash()}`
-
-A GoogLeNet / Inception candidate from inas ({where}), trained from scratch on the training set of
-`{config.dataset}` ({on}) with the recipe in `config.json`, then evaluated once on the test set.
-
-| | |
-|---|---|
-| test top-1 error | {_pct(metrics["test_top1"])} |
-| test top-5 error | {_pct(metrics["test_top5"])} |
-| parameters | {metrics["params"]:,} |
-| MACs per image | {metrics["macs"]:,} at {config.input_size}x{config.input_size} |
-| training | {metrics["train_seconds"]:.1f} s, {n} epoch{"s" if n != 1 else ""} on {metrics["device"]} |
-| classes | {len(config.classes)} |
-
-```python
-import inas
-model = inas.load_model("path/to/this/folder")  # eval mode; model.config, model.bundle
-```
-
-Inputs: {config.arch.in_channels}-channel images resized to {config.input_size}x{config.input_size}, scaled to [0, 1]
-and normalised with mean {[round(v, 4) for v in config.mean]} and std {[round(v, 4) for v in config.std]}
-(`inas predict` does this). Made with inas {config.inas_version} and torch {config.torch_version}.
-"""
 
 
 def require_onnx() -> None:

@@ -12,7 +12,7 @@ import torch
 from inas.data.datasets import load_dataset
 from inas.data.loader import DeviceLoader, to_input
 from inas.errors import DataError, InasError
-from inas.export.bundle import load_model, read_metrics
+from inas.train.bundle import load_model, read_metrics
 from inas.train.loop import EVAL_BATCH, evaluate, pick_device
 
 

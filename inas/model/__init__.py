@@ -1,37 +1,28 @@
-"""Architecture configs, the network builder, presets and measurement."""
+"""Architecture configs (plain data), the network builder, presets and measurement."""
 
-from inas.model.config import (
-    ArchConfig,
-    AuxHeadCfg,
-    BlockOptions,
-    HeadCfg,
-    InceptionCfg,
-    StageCfg,
-    min_input_size,
-    spatial_sizes,
-    validate,
-)
-from inas.model.measure import ModelStats, count_macs, measure
-from inas.model.network import GoogLeNet, build, count_params
-from inas.model.presets import PRESETS, get_preset, list_presets
+from inas.lazy import lazy_exports
 
+_CONFIG = ["ArchConfig", "AuxHeadCfg", "BlockOptions", "HeadCfg", "InceptionCfg", "StageCfg"]
+_SHAPES = ["min_input_size", "spatial_sizes", "validate"]
 __all__ = [
+    *_CONFIG,
+    *_SHAPES,
     "PRESETS",
-    "ArchConfig",
-    "AuxHeadCfg",
-    "BlockOptions",
     "GoogLeNet",
-    "HeadCfg",
-    "InceptionCfg",
     "ModelStats",
-    "StageCfg",
     "build",
     "count_macs",
     "count_params",
     "get_preset",
     "list_presets",
     "measure",
-    "min_input_size",
-    "spatial_sizes",
-    "validate",
 ]
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        **dict.fromkeys([*_CONFIG, *_SHAPES], "inas.model.config"),
+        **dict.fromkeys(["ModelStats", "count_macs", "measure"], "inas.model.stats"),
+        **dict.fromkeys(["GoogLeNet", "build", "count_params"], "inas.model.network"),
+        **dict.fromkeys(["PRESETS", "get_preset", "list_presets"], "inas.model.presets"),
+    },
+)

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from inas import checks
 from inas.errors import ConfigError
 
 STEMS = ("cifar", "d2l", "paper")
@@ -243,34 +244,18 @@ def min_input_size(cfg: ArchConfig, limit: int = 4096) -> int:
 # -- validation ----------------------------------------------------------------------------
 
 
-def _positive_int(value: Any, where: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{where}: must be a positive integer, got {value!r}")
-
-
-def _choice(value: Any, valid: tuple[str, ...], where: str) -> None:
-    if value not in valid:
-        raise ConfigError(f"{where}: unknown value {value!r}; choose one of {', '.join(valid)}")
-
-
-def _probability(value: Any, where: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ConfigError(f"{where}: must be a number in [0, 1), got {value!r}")
-
-
 def validate(cfg: ArchConfig, where: str = "config") -> ArchConfig:
     """Raise `ConfigError` naming the first field that cannot be built; return the config otherwise."""
-    _choice(cfg.stem, STEMS, f"{where}.stem")
-    _choice(cfg.block.kind, BLOCK_KINDS, f"{where}.block.kind")
-    _choice(cfg.block.kernel5, KERNEL5, f"{where}.block.kernel5")
-    _choice(cfg.block.norm, NORMS, f"{where}.block.norm")
+    checks.choice(cfg.stem, STEMS, f"{where}.stem")
+    checks.choice(cfg.block.kind, BLOCK_KINDS, f"{where}.block.kind")
+    checks.choice(cfg.block.kernel5, KERNEL5, f"{where}.block.kernel5")
+    checks.choice(cfg.block.norm, NORMS, f"{where}.block.norm")
     for name in ("factorized", "residual"):
-        if not isinstance(getattr(cfg.block, name), bool):
-            raise ConfigError(f"{where}.block.{name}: must be true or false, got {getattr(cfg.block, name)!r}")
-    _positive_int(cfg.in_channels, f"{where}.in_channels")
-    _positive_int(cfg.num_classes, f"{where}.num_classes")
-    _positive_int(cfg.input_size, f"{where}.input_size")
-    _probability(cfg.head.dropout, f"{where}.head.dropout")
+        checks.boolean(getattr(cfg.block, name), f"{where}.block.{name}")
+    checks.positive_int(cfg.in_channels, f"{where}.in_channels")
+    checks.positive_int(cfg.num_classes, f"{where}.num_classes")
+    checks.positive_int(cfg.input_size, f"{where}.input_size")
+    checks.fraction(cfg.head.dropout, f"{where}.head.dropout")
     if not cfg.stages:
         raise ConfigError(f"{where}.stages: a network needs at least one stage of Inception modules")
     used = BRANCHES if cfg.block.kind == "bottleneck" else ("c1", "c3", "c5")
@@ -279,7 +264,7 @@ def validate(cfg: ArchConfig, where: str = "config") -> ArchConfig:
             raise ConfigError(f"{where}.stages[{i}].modules: a stage needs at least one module (depth >= 1)")
         for j, m in enumerate(stage.modules):
             for name in used:
-                _positive_int(getattr(m, name), f"{where}.stages[{i}].modules[{j}].{name}")
+                checks.positive_int(getattr(m, name), f"{where}.stages[{i}].modules[{j}].{name}")
     sizes = spatial_sizes(cfg, cfg.input_size)
     seen = set()
     for k, aux in enumerate(cfg.aux_heads):
@@ -294,9 +279,9 @@ def validate(cfg: ArchConfig, where: str = "config") -> ArchConfig:
         seen.add((aux.stage, aux.module))
         if not (isinstance(aux.loss_weight, (int, float)) and aux.loss_weight > 0):
             raise ConfigError(f"{at}.loss_weight: must be a positive number, got {aux.loss_weight!r}")
-        _positive_int(aux.conv_channels, f"{at}.conv_channels")
-        _positive_int(aux.fc_features, f"{at}.fc_features")
-        _probability(aux.dropout, f"{at}.dropout")
+        checks.positive_int(aux.conv_channels, f"{at}.conv_channels")
+        checks.positive_int(aux.fc_features, f"{at}.fc_features")
+        checks.fraction(aux.dropout, f"{at}.dropout")
         if sizes[aux.stage] < AUX_POOL:
             raise ConfigError(
                 f"{at}: module {module_name(aux.stage, aux.module)} has {sizes[aux.stage]}x{sizes[aux.stage]} "

@@ -70,7 +70,11 @@ class GoogLeNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x)
-        return self._head(self.features(x))
+        # N x in_channels x S x S -> stem -> N x 192 x S x S (cifar stem; d2l/paper stems: S/8)
+        # then each stage: a 3x3/2 max-pool (not before the first), then its modules; seed/googlenet at 32:
+        # stage 3: N x 480 x 32 x 32, stage 4: N x 832 x 16 x 16, stage 5: N x 1024 x 8 x 8
+        x = self.features(x)
+        return self._head(x)  # N x classes
 
     def forward_train(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Logits plus each auxiliary head's logits, keyed by the module it taps."""

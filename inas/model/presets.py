@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from inas.errors import unknown_name
 from inas.model.config import (
     ArchConfig,
     AuxHeadCfg,
@@ -32,6 +31,7 @@ from inas.model.config import (
     InceptionCfg,
     StageCfg,
 )
+from inas.registry import Registry
 
 PAPER_TUPLES: dict[str, tuple[int, ...]] = {
     "3a": (64, 96, 128, 16, 32, 32),
@@ -93,90 +93,93 @@ def _d2l(norm: str) -> ArchConfig:
     )
 
 
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in [
-        Preset(
-            "seed/googlenet",
-            "GoogLeNet for CIFAR (pytorch-cifar100): 3x3 stem to 192, BN after every conv, '5x5' = two 3x3",
-            _seed(GOOGLENET_STAGES),
-            {100: 6_258_500, 10: 6_166_250},
-            "seed 000/002",
-        ),
-        Preset(
-            "seed/naive",
-            "the seed network without bottlenecks: no 1x1 reductions, pass-through pool, '5x5' = one 3x3",
-            _seed(GOOGLENET_STAGES, kind="naive", kernel5="3x3"),
-            {100: 65_736_148, 10: 65_291_098},
-            "seed 000/002",
-        ),
-        Preset(
-            "seed/long",
-            "seed network with two modules added (copies of 5b); nearest to the seed's 9,641,924",
-            _seed((GOOGLENET_STAGES[0], GOOGLENET_STAGES[1], ("5a", "5b", "5b", "5b"))),
-            {100: 9_539_556, 10: 9_447_306},
-            "seed 000/002 (approximate)",
-        ),
-        Preset(
-            "seed/short",
-            "seed network without 4b and 4c",
-            _seed((("3a", "3b"), ("4a", "4d", "4e"), ("5a", "5b"))),
-            {100: 5_271_652, 10: 5_179_402},
-            "seed 000/002",
-        ),
-        Preset(
-            "seed/short2",
-            "seed network with 3a, 3b, 4a, 5a, 5b",
-            _seed((("3a", "3b"), ("4a",), ("5a", "5b"))),
-            {100: 3_523_556, 10: 3_431_306},
-            "seed 000/002",
-        ),
-        Preset(
-            "seed/short3",
-            "one module a stage (3a, 4c, 5b); nearest to the seed's 1,985,220",
-            _seed((("3a",), ("4c",), ("5b",))),
-            {100: 1_965_164, 10: 1_872_914},
-            "seed 000/002 (approximate)",
-        ),
-        Preset(
-            "seed/short4",
-            "two modules left (4a, 5b); nearest to the seed's 1,650,084",
-            _seed((("4a",), ("5b",))),
-            {100: 1_643_796, 10: 1_551_546},
-            "seed 000/002 (approximate)",
-        ),
-        Preset(
-            "d2l/googlenet",
-            "d2l GoogLeNet: 1x96x96 input, 7x7/2 stem, real 5x5 branch, no BatchNorm",
-            _d2l(norm="none"),
-            {10: 5_977_530},
-            "seed 003",
-        ),
-        Preset(
-            "d2l/googlenet-bn",
-            "d2l GoogLeNet with BatchNorm in the stem and after each branch's last conv (seed 001 exercise)",
-            _d2l(norm="branch_end"),
-            {10: 5_989_146},
-            "seed 001",
-        ),
-        Preset(
-            "paper/googlenet",
-            "the paper's 224x224 GoogLeNet (LRN stem, real 5x5, dropout 0.4) with aux heads on 4a and 4d",
-            ArchConfig(
-                stem="paper",
-                stages=_D2L_STAGES,
-                block=BlockOptions(kernel5="5x5", norm="none"),
-                head=HeadCfg(dropout=0.4),
-                aux_heads=(AuxHeadCfg(stage=1, module=0), AuxHeadCfg(stage=1, module=3)),
-                in_channels=3,
-                num_classes=1000,
-                input_size=224,
+PRESETS: Registry[Preset] = Registry(
+    "preset",
+    {
+        p.name: p
+        for p in [
+            Preset(
+                "seed/googlenet",
+                "GoogLeNet for CIFAR (pytorch-cifar100): 3x3 stem to 192, BN after every conv, '5x5' = two 3x3",
+                _seed(GOOGLENET_STAGES),
+                {100: 6_258_500, 10: 6_166_250},
+                "seed 000/002",
             ),
-            {1000: 13_378_280},  # 6,998,552 without the two auxiliary heads
-            "seed 004",
-        ),
-    ]
-}
+            Preset(
+                "seed/naive",
+                "the seed network without bottlenecks: no 1x1 reductions, pass-through pool, '5x5' = one 3x3",
+                _seed(GOOGLENET_STAGES, kind="naive", kernel5="3x3"),
+                {100: 65_736_148, 10: 65_291_098},
+                "seed 000/002",
+            ),
+            Preset(
+                "seed/long",
+                "seed network with two modules added (copies of 5b); nearest to the seed's 9,641,924",
+                _seed((GOOGLENET_STAGES[0], GOOGLENET_STAGES[1], ("5a", "5b", "5b", "5b"))),
+                {100: 9_539_556, 10: 9_447_306},
+                "seed 000/002 (approximate)",
+            ),
+            Preset(
+                "seed/short",
+                "seed network without 4b and 4c",
+                _seed((("3a", "3b"), ("4a", "4d", "4e"), ("5a", "5b"))),
+                {100: 5_271_652, 10: 5_179_402},
+                "seed 000/002",
+            ),
+            Preset(
+                "seed/short2",
+                "seed network with 3a, 3b, 4a, 5a, 5b",
+                _seed((("3a", "3b"), ("4a",), ("5a", "5b"))),
+                {100: 3_523_556, 10: 3_431_306},
+                "seed 000/002",
+            ),
+            Preset(
+                "seed/short3",
+                "one module a stage (3a, 4c, 5b); nearest to the seed's 1,985,220",
+                _seed((("3a",), ("4c",), ("5b",))),
+                {100: 1_965_164, 10: 1_872_914},
+                "seed 000/002 (approximate)",
+            ),
+            Preset(
+                "seed/short4",
+                "two modules left (4a, 5b); nearest to the seed's 1,650,084",
+                _seed((("4a",), ("5b",))),
+                {100: 1_643_796, 10: 1_551_546},
+                "seed 000/002 (approximate)",
+            ),
+            Preset(
+                "d2l/googlenet",
+                "d2l GoogLeNet: 1x96x96 input, 7x7/2 stem, real 5x5 branch, no BatchNorm",
+                _d2l(norm="none"),
+                {10: 5_977_530},
+                "seed 003",
+            ),
+            Preset(
+                "d2l/googlenet-bn",
+                "d2l GoogLeNet with BatchNorm in the stem and after each branch's last conv (seed 001 exercise)",
+                _d2l(norm="branch_end"),
+                {10: 5_989_146},
+                "seed 001",
+            ),
+            Preset(
+                "paper/googlenet",
+                "the paper's 224x224 GoogLeNet (LRN stem, real 5x5, dropout 0.4) with aux heads on 4a and 4d",
+                ArchConfig(
+                    stem="paper",
+                    stages=_D2L_STAGES,
+                    block=BlockOptions(kernel5="5x5", norm="none"),
+                    head=HeadCfg(dropout=0.4),
+                    aux_heads=(AuxHeadCfg(stage=1, module=0), AuxHeadCfg(stage=1, module=3)),
+                    in_channels=3,
+                    num_classes=1000,
+                    input_size=224,
+                ),
+                {1000: 13_378_280},  # 6,998,552 without the two auxiliary heads
+                "seed 004",
+            ),
+        ]
+    },
+)
 
 
 def list_presets() -> list[str]:
@@ -185,9 +188,7 @@ def list_presets() -> list[str]:
 
 def get_preset(name: str, num_classes: int | None = None) -> ArchConfig:
     """The preset's config, with `num_classes` replaced when given."""
-    if name not in PRESETS:
-        raise unknown_name("preset", name, list_presets())
-    cfg = PRESETS[name].config
+    cfg = PRESETS.get(name).config
     return cfg if num_classes is None else dataclasses.replace(cfg, num_classes=num_classes)
 
 

@@ -10,12 +10,9 @@ from typing import Annotated
 
 import typer
 
-from inas.cli_common import fail, user_errors
+from inas.cli_common import StorageOpt, StudyArg, fail, user_errors
 from inas.errors import InasError
 
-STORAGE_HELP = "SQLAlchemy URL of the study's storage (default: sqlite:///studies/STUDY.db)."
-StudyArg = Annotated[str, typer.Argument(help="Study name, or the path of a SQLite .db file holding one study.")]
-StorageOpt = Annotated[str | None, typer.Option("--storage", help=STORAGE_HELP)]
 FORMATS = ("table", "csv", "json", "markdown")
 
 
@@ -27,13 +24,13 @@ def report_command(
     open_browser: Annotated[bool, typer.Option("--open", help="Open the report in a browser.")] = False,
 ) -> None:
     """Write one self-contained HTML report of a study: Pareto front, hypervolume, choices, curves, failures."""
-    from inas.files import write_atomic
-    from inas.report.load import default_report_path, open_study
+    from inas.files import dashboard_path, write_atomic
     from inas.report.page import study_report
+    from inas.study.load import open_study
 
     ref = open_study(study, storage)
     text, notes = study_report(ref)
-    path = out or default_report_path(ref.name)
+    path = out or dashboard_path(ref.name, ".html")
     write_atomic(path, text)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
@@ -52,8 +49,8 @@ def trials_command(
 ) -> None:
     """One row a trial: objectives, state, the record inas keeps and the sampled choices."""
     from inas.files import write_atomic
-    from inas.report.data import trials_frame
-    from inas.report.load import open_study
+    from inas.study.frame import trials_frame
+    from inas.study.load import open_study
 
     if fmt not in FORMATS:
         raise fail(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
@@ -85,9 +82,9 @@ def compare_command(
     """Overlay the fronts of several studies in one report, with their hypervolumes side by side.
 
     All studies share one hypervolume reference point, so their hypervolumes compare."""
-    from inas.files import write_atomic
-    from inas.report.load import default_report_path, open_study
+    from inas.files import dashboard_path, write_atomic
     from inas.report.page import compare_report
+    from inas.study.load import open_study
 
     if len(studies) < 2:
         raise fail("compare needs at least two studies: inas compare STUDY_A STUDY_B ...")
@@ -95,7 +92,7 @@ def compare_command(
     if len({(r.url, r.name) for r in refs}) < len(refs):
         raise fail("a study is named twice; name each once")
     text, summary = compare_report(refs)
-    path = out or default_report_path("compare-" + "-".join(r.name for r in refs))
+    path = out or dashboard_path("compare-" + "-".join(r.name for r in refs), ".html")
     write_atomic(path, text)
     typer.echo(summary.to_string(index=False, na_rep="-"))
     typer.echo(f"report: {path}")
@@ -111,7 +108,7 @@ def dashboard_command(
     """Serve optuna-dashboard on the study's storage until Ctrl-C."""
     from optuna_dashboard import run_server
 
-    from inas.report.load import open_study
+    from inas.study.load import open_study
 
     ref = open_study(study, storage)
     try:
@@ -121,7 +118,7 @@ def dashboard_command(
         raise InasError(
             f"--port {port} --host {host}: cannot serve there ({e.strerror or e}); choose another --port or --host"
         ) from None
-    study_id = ref.study._study_id
+    study_id = ref.study_id
     typer.echo(f"optuna-dashboard: http://{host}:{port}/dashboard/studies/{study_id}  (Ctrl-C stops it)", err=True)
     with contextlib.suppress(KeyboardInterrupt):
         run_server(ref.url, host=host, port=port)

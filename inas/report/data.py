@@ -6,7 +6,6 @@ All objectives are minimised (inas studies minimise every objective).
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from collections.abc import Sequence
@@ -15,77 +14,12 @@ import numpy as np
 import optuna
 import pandas as pd
 from optuna._hypervolume import compute_hypervolume  # Optuna's own WFG algorithm (no public alias)
-from optuna.trial import FrozenTrial, TrialState
 
-from inas.search.searcher import CURVE_KEY
+from inas.study.frame import trials_frame
+from inas.study.record import CURVE_KEY, FAIL_REASON_KEY
 
-# Reported values every inas trial carries, as columns of `trials_frame`.
-RECORD_COLUMNS = (
-    "val_top1",
-    "val_top5",
-    "test_top1",
-    "test_top5",
-    "params",
-    "macs",
-    "train_seconds",
-    "epochs_done",
-    "arch_hash",
-    "device",
-    "duplicate_of",  # a repeated proposal that reused this earlier trial's outcome
-)
 # How far beyond the worst complete trial the hypervolume's reference point lies, per objective.
 REFERENCE_MARGIN = 1.1
-
-
-def objective_names(study: optuna.Study) -> list[str]:
-    names = study.metric_names
-    return list(names) if names else [f"objective_{i}" for i in range(len(study.directions))]
-
-
-def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    """One row a trial: number, state, objectives, pareto, the record inas keeps, the sampled choices
-    (one column each, named as in the space: `depth.4`, `block.norm`, ...) and the failure reason."""
-    objectives = objective_names(study)
-    pareto = {t.number for t in _pareto_trials(study)}
-    rows = []
-    for t in study.get_trials(deepcopy=False):
-        row: dict = {"number": t.number, "state": t.state.name.lower()}
-        for i, name in enumerate(objectives):
-            row[name] = t.values[i] if t.values else math.nan
-        row["pareto"] = t.number in pareto
-        for key in RECORD_COLUMNS:
-            if key not in row or t.user_attrs.get(key) is not None:
-                row[key] = t.user_attrs.get(key)
-        if row.get("duplicate_of") is not None:
-            row["duplicate_of"] = int(row["duplicate_of"])
-        row["duration_s"] = t.duration.total_seconds() if t.duration else math.nan
-        row["fail_reason"] = t.user_attrs.get("fail_reason", "")
-        row.update({name: _cell(value) for name, value in t.params.items()})
-        rows.append(row)
-    # An objective named like a record ("params") is one column: the same value, and pruned trials have it.
-    columns = list(
-        dict.fromkeys(["number", "state", *objectives, "pareto", *RECORD_COLUMNS, "duration_s", "fail_reason"])
-    )
-    frame = pd.DataFrame(rows, columns=None if rows else columns)
-    frame["duplicate_of"] = frame["duplicate_of"].astype("Int64")  # trial numbers, blank when not a copy
-    return frame.reindex(columns=columns + sorted(c for c in frame.columns if c not in columns))
-
-
-def choice_columns(frame: pd.DataFrame, study: optuna.Study) -> list[str]:
-    """The columns of `trials_frame` that hold sampled choices."""
-    names = {n for t in study.get_trials(deepcopy=False) for n in t.params}
-    return [c for c in frame.columns if c in names]
-
-
-def _cell(value):
-    """A sampled value as a table cell: lists (channel tuples, aux heads) become their JSON text."""
-    return json.dumps(value) if isinstance(value, (list, tuple, dict)) else value
-
-
-def _pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """The non-dominated complete trials, without copies of repeated proposals (their twin stands)."""
-    complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    return [t for t in study.best_trials if "duplicate_of" not in t.user_attrs] if complete else []
 
 
 def pareto_info(study: optuna.Study) -> pd.DataFrame:
@@ -101,6 +35,13 @@ def non_dominated(points: np.ndarray) -> np.ndarray:
         others = np.delete(points, i, axis=0)
         keep[i] = not np.any(np.all(others <= p, axis=1) & np.any(others < p, axis=1))
     return keep
+
+
+def front_2d(done: pd.DataFrame, x: str = "params", y: str = "val_top1") -> pd.DataFrame:
+    """The rows of `done` on the front of two objectives (both minimised), sorted by `x`: a staircase."""
+    if done.empty:
+        return done
+    return done[non_dominated(done[[x, y]].to_numpy(dtype=float))].sort_values(x)
 
 
 def reference_point(frames: Sequence[pd.DataFrame], objectives: Sequence[str]) -> list[float]:
@@ -152,7 +93,7 @@ def state_counts(frame: pd.DataFrame) -> dict[str, int]:
 def failures(frame: pd.DataFrame) -> pd.DataFrame:
     """Failed trials grouped by reason (its first line): reason, count, trial numbers."""
     failed = frame[frame["state"] == "fail"].copy()
-    failed["reason"] = failed["fail_reason"].fillna("").map(lambda r: (r.splitlines() or ["(no reason)"])[0][:200])
+    failed["reason"] = failed[FAIL_REASON_KEY].fillna("").map(lambda r: (r.splitlines() or ["(no reason)"])[0][:200])
     grouped = failed.groupby("reason")["number"].agg(["count", lambda n: ", ".join(map(str, sorted(n)))])
     grouped.columns = ["count", "trials"]
     return grouped.sort_values("count", ascending=False).reset_index()
@@ -160,8 +101,7 @@ def failures(frame: pd.DataFrame) -> pd.DataFrame:
 
 def importances(study: optuna.Study, objective: int = 0) -> tuple[dict[str, float], str]:
     """Parameter importances for one objective (Optuna's PED-ANOVA: no scikit-learn needed), or ({}, why not)."""
-    complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    if len(complete) < 2:
+    if len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))) < 2:
         return {}, "needs at least two complete trials"
     try:
         with warnings.catch_warnings():

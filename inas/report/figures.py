@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from inas.report.data import non_dominated
+from inas.report.data import front_2d
 
 FAINT = 0.25
 LAYOUT = dict(
@@ -69,8 +69,7 @@ def pareto_2d(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figure:
             )
         )
     if len(done):  # the error-vs-parameters front as a staircase
-        points = done[["params", "val_top1"]].to_numpy(dtype=float)
-        stairs = done[non_dominated(points)].sort_values("params")
+        stairs = front_2d(done)
         fig.add_trace(
             go.Scatter(
                 x=stairs["params"],
@@ -192,7 +191,7 @@ def fronts_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
     for i, (name, frame) in enumerate(frames.items()):
         done = frame[frame["state"] == "complete"]
         colour = f"hsl({(i * 137) % 360},65%,45%)"
-        front = done[non_dominated(done[["params", "val_top1"]].to_numpy(dtype=float))].sort_values("params")
+        front = front_2d(done)
         fig.add_trace(
             go.Scatter(
                 x=done["params"],

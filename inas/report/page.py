@@ -13,7 +13,9 @@ from plotly.offline import get_plotlyjs
 from inas import __version__
 from inas.errors import InasError
 from inas.report import data, figures
-from inas.report.load import StudyRef
+from inas.study.frame import choice_columns, objective_names, trials_frame
+from inas.study.load import StudyRef
+from inas.study.record import SETTINGS_KEY
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -69,10 +71,10 @@ def _fmt_counts(c: dict[str, int]) -> str:
 def study_report(ref: StudyRef) -> tuple[str, list[str]]:
     """The HTML of one study's report, and notes for the terminal (empty study, only failures, ...)."""
     study = ref.study
-    frame = data.trials_frame(study)
-    objectives = data.objective_names(study)
+    frame = trials_frame(study)
+    objectives = objective_names(study)
     counts = data.state_counts(frame)
-    settings = study.user_attrs.get("settings", {})
+    settings = study.user_attrs.get(SETTINGS_KEY, {})
     page = Page(f"inas report: {ref.name}")
     page.text(
         f'<p class="meta">storage {html.escape(ref.url)} &middot; space {html.escape(str(settings.get("space", "?")))}'
@@ -88,7 +90,7 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
     for n in notes:
         page.note(n)
 
-    choices = data.choice_columns(frame, study)
+    choices = choice_columns(frame, study)
     done = frame[frame["state"] == "complete"]
     # A study inas wrote has these for every complete trial; another Optuna study may have none.
     inas_columns = len(done) > 0 and done[["val_top1", "params", "train_seconds"]].notna().all().all()
@@ -136,7 +138,7 @@ def compare_report(refs: list[StudyRef]) -> tuple[str, pd.DataFrame]:
     """The HTML overlaying several studies' fronts and hypervolumes, and the side-by-side summary."""
     names = [r.name for r in refs]
     labels = [r.name if names.count(r.name) == 1 else f"{r.name} ({r.url})" for r in refs]
-    objective_sets = {label: data.objective_names(r.study) for label, r in zip(labels, refs, strict=True)}
+    objective_sets = {label: objective_names(r.study) for label, r in zip(labels, refs, strict=True)}
     first = labels[0]
     for name, objs in objective_sets.items():
         if objs != objective_sets[first]:
@@ -145,7 +147,7 @@ def compare_report(refs: list[StudyRef]) -> tuple[str, pd.DataFrame]:
                 f"vs {', '.join(objs)}); compare studies searched with the same --objectives"
             )
     objectives = objective_sets[first]
-    frames = {label: data.trials_frame(r.study) for label, r in zip(labels, refs, strict=True)}
+    frames = {label: trials_frame(r.study) for label, r in zip(labels, refs, strict=True)}
     reference = data.reference_point(list(frames.values()), objectives)
     rows, histories = [], {}
     for name, frame in frames.items():

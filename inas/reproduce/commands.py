@@ -7,14 +7,12 @@ from typing import Annotated
 
 import typer
 
-from inas.cli_common import user_errors
+from inas.cli_common import DataDirOpt, StorageOpt, user_errors
 
 reproduce_app = typer.Typer(help="Reproduce the seeds' experiments, as studies.", no_args_is_help=True)
 
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Folder for table.md, table.csv, figure.html.")]
 StudyOpt = Annotated[str | None, typer.Option("--study", help="Study name (default: from the experiment).")]
-StorageOpt = Annotated[str | None, typer.Option("--storage", help="SQLAlchemy URL (default: studies/STUDY.db).")]
-DataDirOpt = Annotated[str | None, typer.Option("--data-dir", help="Where datasets live.")]
 GpusOpt = Annotated[float | None, typer.Option("--gpus-per-trial", help="GPU share a trial takes.")]
 ConcurrentOpt = Annotated[int | None, typer.Option("--max-concurrent", help="Trials at once.")]
 AddressOpt = Annotated[str | None, typer.Option("--address", help="An existing Ray cluster.")]
@@ -22,12 +20,13 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", help="A line per trial instea
 
 
 def _finish(exp, o, out: Path | None, quiet: bool, title: str) -> None:
-    from inas.report.load import open_study
+    from inas.files import dashboard_path
     from inas.reproduce.run import figure, fmt_seconds, results_table, run_experiment, write_outputs
+    from inas.study.load import open_study
 
     summary = run_experiment(exp, o, view="log" if quiet else "live")
     table = results_table(exp, open_study(summary.study, summary.storage).study)
-    paths = write_outputs(table, figure(table, title), out or Path("dashboards") / summary.study)
+    paths = write_outputs(table, figure(table, title), out or dashboard_path(summary.study))
     shown = table.copy()
     for col in ("train_seconds", "seed_seconds"):
         if col in shown:

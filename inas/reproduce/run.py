@@ -14,8 +14,8 @@ from optuna.trial import TrialState
 from inas.reproduce.experiments import Experiment
 from inas.search.runner import SearchSettings, SearchSummary, pending_points, run_search
 from inas.search.settings import Budget
-from inas.search.storage import check_url, default_storage, open_storage, sqlite_path
-from inas.search.study import trained
+from inas.study.record import trained
+from inas.study.storage import check_url, default_storage, open_storage, sqlite_path
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from inas.search.study import counts
+from inas.study.record import DUPLICATE_KEY, FAIL_REASON_KEY, counts, trained
 
 
 class SearchView(Callback):
@@ -52,7 +52,7 @@ class SearchView(Callback):
     def table(self) -> Table:
         study = self._study()
         c = counts(study)
-        finished = c["complete"] + c["pruned"] + c["fail"] - c["copies"]  # what counts toward --trials
+        finished = trained(study)  # what counts toward --trials: not copies, not interrupted trials
         best = study.best_trials if c["complete"] else []
         elapsed = time.time() - self.start
         left = self.total - finished
@@ -91,9 +91,9 @@ class SearchView(Callback):
                 self.seen_finished.add(t.number)
                 if self.quiet and self.console is not None:
                     values = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.objectives, t.values or [], strict=False))
-                    reason = t.user_attrs.get("fail_reason", "")
-                    if "duplicate_of" in t.user_attrs:
-                        reason = f"(same as trial {t.user_attrs['duplicate_of']}, not trained again)"
+                    reason = t.user_attrs.get(FAIL_REASON_KEY, "")
+                    if DUPLICATE_KEY in t.user_attrs:
+                        reason = f"(same as trial {t.user_attrs[DUPLICATE_KEY]}, not trained again)"
                     self.console.print(f"trial {t.number} {t.state.name.lower()} {values} {reason}".rstrip())
         self._refresh()
 

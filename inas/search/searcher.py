@@ -1,6 +1,6 @@
-"""Ray Tune's OptunaSearch, bound to the study's storage, recording trials as inas needs them.
+"""The Ray Tune searcher of inas: an `optuna.Study` proposes candidates (ask) and learns their outcomes (tell).
 
-Changes to Ray's behaviour:
+Written on Ray's public `Searcher` and Optuna's public ask/tell API. What it records:
 - A trial the scheduler (ASHA) stopped before its last epoch is PRUNED, not COMPLETE with the values
   of a partly trained network; only fully trained trials carry objective values.
 - A trial that reported a failure (NaN loss, CUDA out of memory, an invalid candidate, an exception)
@@ -11,10 +11,11 @@ Changes to Ray's behaviour:
   `study.direction`, which a multi-objective study refuses (Trial.report refuses them for that reason).
 - The trial's record (architecture, recipe, params, MACs, times, errors, device, versions) is kept as
   user attributes.
-- A sampler's proposal identical to a trial already COMPLETE or PRUNED (same sampled values, so the same network,
-  recipe and seed) is not trained again: it is recorded at once with that trial's outcome and the user
-  attribute `duplicate_of`, and the sampler is asked again (up to MAX_REPROPOSALS times; after that the
-  space is nearly exhausted and the repeat is trained).
+- A sampler's proposal identical to a trial already COMPLETE or PRUNED (same sampled values, so the same
+  network, recipe and seed) is not trained again: it is recorded at once with that trial's outcome and
+  the user attribute `duplicate_of`, and the sampler is asked again (up to MAX_REPROPOSALS times; after
+  that the space is nearly exhausted and the repeat is trained). Fixed candidates (enqueued) are
+  always trained: the user asked for each.
 """
 
 from __future__ import annotations
@@ -23,97 +24,95 @@ import contextlib
 import json
 import logging
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from optuna.trial import FrozenTrial, TrialState
-from ray.tune.search.optuna import OptunaSearch
+import optuna
+from optuna.trial import FrozenTrial, Trial, TrialState
+from ray.tune.search import Searcher
 
-from inas.search.study import DONE_STATES
+from inas.study.record import (
+    ARCH_KEY,
+    CURVE_KEY,
+    DONE_STATES,
+    DUPLICATE_KEY,
+    ENQUEUED_KEY,
+    FAIL_REASON_KEY,
+    RECIPE_KEY,
+    RECORD_KEYS,
+)
 
 log = logging.getLogger(__name__)
 
-CURVE_KEY = "val_top1_curve"
-DUPLICATE_KEY = "duplicate_of"
 MAX_REPROPOSALS = 20
-
-# Reported metrics kept as user attributes of the Optuna trial.
-RECORD_KEYS = (
-    "arch_hash",
-    "params",
-    "macs",
-    "epochs_done",
-    "epochs_total",
-    "train_seconds",
-    "eval_seconds",
-    "images_per_second",
-    "val_top1",
-    "val_top5",
-    "test_top1",
-    "test_top5",
-    "latency_ms",
-    "peak_memory_bytes",
-    "device",
-    "torch_version",
-    "inas_version",
-    "started_at",
-    "finished_at",
-    "node",
-)
 
 
 def trial_state(result: dict | None, error: bool) -> tuple[TrialState, str]:
     """The Optuna state of a finished Ray trial, and the reason of a failure."""
     if error or result is None:
-        reason = (result or {}).get("fail_reason") or "the trial's process failed (see the Ray logs)"
+        reason = (result or {}).get(FAIL_REASON_KEY) or "the trial's process failed (see the Ray logs)"
         return TrialState.FAIL, reason
     if result.get("status") == "fail":
-        return TrialState.FAIL, result.get("fail_reason") or "failed"
+        return TrialState.FAIL, result.get(FAIL_REASON_KEY) or "failed"
     if result.get("epochs_done", 0) < result.get("epochs_total", math.inf):
         return TrialState.PRUNED, ""
     return TrialState.COMPLETE, ""
 
 
-class InasOptunaSearch(OptunaSearch):
-    """OptunaSearch with the states, learning curves and records described above."""
+class StudySearcher(Searcher):
+    """Proposes with `study`'s sampler through `define` (define-by-run: it only asks the trial for
+    values), and tells the study each Ray trial's outcome, as described above."""
 
-    def __init__(self, *args: Any, objective_keys: tuple[str, ...], **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.objective_keys = objective_keys
+    def __init__(
+        self,
+        study: optuna.Study,
+        define: Callable[[Trial], Any],
+        objective_keys: tuple[str, ...],
+        fixed: Iterable[dict[str, Any]] = (),
+    ):
+        super().__init__()
+        self.study = study
+        self.define = define
+        self.objective_keys = objective_keys  # keys of the reported result, in the study's objective order
+        self._trials: dict[str, Trial] = {}  # Ray trial id -> the Optuna trial it runs
         self._curves: dict[str, dict[int, float]] = {}
+        for params in fixed:
+            study.enqueue_trial(params, user_attrs={ENQUEUED_KEY: True})
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        return True  # the study holds the objectives and their directions; Tune's own are not used
 
     def suggest(self, trial_id: str) -> dict | None:
         for attempt in range(MAX_REPROPOSALS + 1):
-            config = super().suggest(trial_id)
-            ot_trial = self._ot_trials[trial_id]
-            twin = self._twin(ot_trial) if attempt < MAX_REPROPOSALS else None
-            if twin is None:  # new, or the space is nearly exhausted: train it
-                return config
-            try:
-                self._copy_outcome(ot_trial, twin)
-            except Exception as e:  # bookkeeping must not stop the search: train the repeat instead
-                log.warning("could not record trial %s as a copy of %s: %s", ot_trial.number, twin.number, e)
-                return config
-            del self._ot_trials[trial_id]  # the next super().suggest asks the study for a new trial
+            trial = self.study.ask()
+            self.define(trial)
+            last = attempt == MAX_REPROPOSALS  # the space is nearly exhausted: train the repeat
+            twin = None if last or trial.user_attrs.get(ENQUEUED_KEY) else self._twin(trial)
+            if twin is not None:
+                try:
+                    self._copy_outcome(trial, twin)
+                    continue
+                except Exception as e:  # bookkeeping must not stop the search: train the repeat instead
+                    log.warning("could not record trial %s as a copy of %s: %s", trial.number, twin.number, e)
+            self._trials[trial_id] = trial
+            return dict(trial.params)
         raise AssertionError("unreachable: the last attempt always returns")
 
-    def _twin(self, ot_trial: Any) -> FrozenTrial | None:
-        """An earlier trial with the same sampled values that finished COMPLETE or PRUNED. Candidates
-        the user enqueued (warm start, fixed lists, `enqueue`) are always trained: they were asked for."""
-        if "fixed_params" in self._ot_study._storage.get_trial_system_attrs(ot_trial._trial_id):
-            return None
-        params = ot_trial.params
-        for t in self._ot_study.get_trials(deepcopy=False, states=DONE_STATES):
-            if t.params == params and t.number != ot_trial.number:
+    def _twin(self, trial: Trial) -> FrozenTrial | None:
+        """An earlier trial with the same sampled values that finished COMPLETE or PRUNED."""
+        params = trial.params
+        for t in self.study.get_trials(deepcopy=False, states=DONE_STATES):
+            if t.params == params and t.number != trial.number:
                 return t
         return None
 
-    def _copy_outcome(self, ot_trial: Any, twin: FrozenTrial) -> None:
+    def _copy_outcome(self, trial: Trial, twin: FrozenTrial) -> None:
         for key, value in twin.user_attrs.items():
             if key != DUPLICATE_KEY:
-                ot_trial.set_user_attr(key, value)
-        ot_trial.set_user_attr(DUPLICATE_KEY, twin.user_attrs.get(DUPLICATE_KEY, twin.number))
+                trial.set_user_attr(key, value)
+        trial.set_user_attr(DUPLICATE_KEY, twin.user_attrs.get(DUPLICATE_KEY, twin.number))
         values = twin.values if twin.state == TrialState.COMPLETE else None
-        self._ot_study.tell(ot_trial, values, state=twin.state)
+        self.study.tell(trial, values, state=twin.state)
 
     def save(self, checkpoint_path: str) -> None:
         """Nothing to save: every finished trial is already in the study, which `--resume` reads."""
@@ -122,36 +121,35 @@ class InasOptunaSearch(OptunaSearch):
         """See `save`."""
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        ot_trial = self._ot_trials.get(trial_id)
+        trial = self._trials.get(trial_id)
         epoch, value = result.get("epochs_done"), result.get("val_top1")
-        if ot_trial is None or epoch is None or value is None or result.get("status") == "fail":
+        if trial is None or epoch is None or value is None or result.get("status") == "fail":
             return
         curve = self._curves.setdefault(trial_id, {})
+        new = int(epoch) not in curve  # the last result comes twice: as a result and with the completion
         curve[int(epoch)] = float(value)
-        storage = self._ot_study._storage
         try:
-            storage.set_trial_user_attr(ot_trial._trial_id, CURVE_KEY, [[e, v] for e, v in sorted(curve.items())])
-            if len(self._ot_study.directions) == 1:
-                storage.set_trial_intermediate_value(ot_trial._trial_id, int(epoch), float(value))
+            trial.set_user_attr(CURVE_KEY, [[e, v] for e, v in sorted(curve.items())])
+            if new and len(self.study.directions) == 1:
+                trial.report(float(value), int(epoch))
         except Exception as e:  # a learning-curve point is not worth the search
-            log.warning("could not record epoch %s of trial %s: %s", epoch, ot_trial.number, e)
+            log.warning("could not record epoch %s of trial %s: %s", epoch, trial.number, e)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+        if trial_id not in self._trials:
             return
-        ot_trial = self._ot_trials[trial_id]
         if result:  # Ray hands the last result to this method only, not to on_trial_result
             self.on_trial_result(trial_id, result)
-        try:
-            self._record(ot_trial, result, error)
-        except Exception as e:  # never lose the search over one trial's bookkeeping
-            log.warning("could not record trial %s: %s", ot_trial.number, e)
-            with contextlib.suppress(Exception):  # leave no trial RUNNING for ever
-                self._ot_study.tell(ot_trial, state=TrialState.FAIL)
-        self._completed_trials.add(trial_id)
+        trial = self._trials.pop(trial_id)
         self._curves.pop(trial_id, None)
+        try:
+            self._record(trial, result, error)
+        except Exception as e:  # never lose the search over one trial's bookkeeping
+            log.warning("could not record trial %s: %s", trial.number, e)
+            with contextlib.suppress(Exception):  # leave no trial RUNNING for ever
+                self.study.tell(trial, state=TrialState.FAIL)
 
-    def _record(self, ot_trial: Any, result: dict | None, error: bool) -> None:
+    def _record(self, trial: Trial, result: dict | None, error: bool) -> None:
         state, reason = trial_state(result, error)
         values = None
         if state == TrialState.COMPLETE:
@@ -160,10 +158,10 @@ class InasOptunaSearch(OptunaSearch):
                 state, reason, values = TrialState.FAIL, f"objective values not all finite: {values}", None
         for key in RECORD_KEYS:
             if result and result.get(key) is not None:
-                ot_trial.set_user_attr(key, result[key])
-        for key in ("arch", "recipe"):
+                trial.set_user_attr(key, result[key])
+        for key in (ARCH_KEY, RECIPE_KEY):  # JSON text: Tune flattens nested dicts in results
             if result and result.get(key):
-                ot_trial.set_user_attr(key, json.loads(result[key]))
+                trial.set_user_attr(key, json.loads(result[key]))
         if reason:
-            ot_trial.set_user_attr("fail_reason", reason)
-        self._ot_study.tell(ot_trial, values, state=state)
+            trial.set_user_attr(FAIL_REASON_KEY, reason)
+        self.study.tell(trial, values, state=state)

@@ -1,22 +1,31 @@
-"""What a search is asked to do: objectives, budgets and the settings of one run."""
+"""What a search is asked to do: objectives, budgets, samplers and the settings of one run (plain data)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from inas.errors import ConfigError
+from inas.registry import Registry
+from inas.train.recipe import TrainRecipe
+
+if TYPE_CHECKING:
+    import optuna
 
 # objective name -> key of the trial's reported metrics; every objective is minimised
-OBJECTIVES: dict[str, str] = {
-    "top1_error": "val_top1",
-    "top5_error": "val_top5",
-    "params": "params",
-    "macs": "macs",
-    "train_time": "train_seconds",
-    "latency_ms": "latency_ms",
-}
+OBJECTIVES: Registry[str] = Registry(
+    "objective",
+    {
+        "top1_error": "val_top1",
+        "top5_error": "val_top5",
+        "params": "params",
+        "macs": "macs",
+        "train_time": "train_seconds",
+        "latency_ms": "latency_ms",
+    },
+)
 DEFAULT_OBJECTIVES = ("top1_error", "params", "train_time")
-SAMPLERS = ("tpe", "nsga2", "random", "gp")
 
 
 @dataclass(frozen=True)
@@ -30,12 +39,63 @@ class Budget:
     image_size: int
     batch_size: int
 
+    def with_epochs(self, epochs: int | None = None, min_epochs: int | None = None) -> Budget:
+        """`--epochs` and `--min-epochs` applied: the first rung never lies past the last epoch."""
+        epochs = epochs or self.epochs
+        if min_epochs is not None and min_epochs > epochs:
+            raise ConfigError(f"--min-epochs {min_epochs}: must not exceed --epochs ({epochs})")
+        return Budget(
+            epochs, min(min_epochs or self.min_epochs, epochs), self.data_fraction, self.image_size, self.batch_size
+        )
 
-BUDGETS: dict[str, Budget] = {
-    "smoke": Budget(epochs=2, min_epochs=1, data_fraction=0.4, image_size=16, batch_size=32),  # 2-core CPU
-    "standard": Budget(epochs=6, min_epochs=2, data_fraction=1.0, image_size=0, batch_size=512),
-    "paper": Budget(epochs=14, min_epochs=4, data_fraction=1.0, image_size=0, batch_size=512),  # the seed's 14
-}
+
+BUDGETS: Registry[Budget] = Registry(
+    "budget",
+    {
+        "smoke": Budget(epochs=2, min_epochs=1, data_fraction=0.4, image_size=16, batch_size=32),  # 2-core CPU
+        "standard": Budget(epochs=6, min_epochs=2, data_fraction=1.0, image_size=0, batch_size=512),
+        "paper": Budget(epochs=14, min_epochs=4, data_fraction=1.0, image_size=0, batch_size=512),  # the seed's 14
+    },
+)
+DEFAULT_BUDGET = "standard"
+
+
+def _tpe(seed: int) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
+
+
+def _nsga2(seed: int) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=20)
+
+
+def _random(seed: int) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def _gp(seed: int) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    try:
+        import scipy  # noqa: F401  (GPSampler needs it)
+    except ImportError:
+        raise ConfigError("--sampler gp needs scipy: pip install scipy (or choose tpe, nsga2, random)") from None
+    return optuna.samplers.GPSampler(seed=seed)
+
+
+SAMPLERS: Registry[Callable[[int], Any]] = Registry(
+    "sampler", {"tpe": _tpe, "nsga2": _nsga2, "random": _random, "gp": _gp}
+)
+DEFAULT_SAMPLER = "tpe"
+
+
+def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
+    return SAMPLERS.get(name, "--sampler")(seed)
 
 
 def parse_objectives(text: str) -> tuple[str, ...]:
@@ -43,14 +103,41 @@ def parse_objectives(text: str) -> tuple[str, ...]:
     if not names:
         raise ConfigError(f"--objectives: give at least one of {', '.join(OBJECTIVES)}")
     for n in names:
-        if n not in OBJECTIVES:
-            raise ConfigError(f"--objectives: unknown objective {n!r}; choose from {', '.join(OBJECTIVES)}")
+        OBJECTIVES.get(n, "--objectives")
     if len(set(names)) != len(names):
         raise ConfigError("--objectives: an objective is named twice; name each once")
     return names
 
 
 def get_budget(name: str) -> Budget:
-    if name not in BUDGETS:
-        raise ConfigError(f"--budget {name!r}: choose one of {', '.join(BUDGETS)}")
-    return BUDGETS[name]
+    return BUDGETS.get(name, "--budget")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Everything `inas search` is asked, before anything is loaded or checked."""
+
+    space: str
+    trials: int = 50
+    study: str | None = None
+    storage: str | None = None
+    dataset: str = "cifar10"
+    data_dir: str | None = None
+    budget: Budget = field(default_factory=lambda: BUDGETS[DEFAULT_BUDGET])
+    objectives: tuple[str, ...] = DEFAULT_OBJECTIVES
+    sampler: str = DEFAULT_SAMPLER
+    gpus_per_trial: float | None = None  # None: 1 where Ray sees GPUs, else 0
+    cpus_per_trial: float = 1.0
+    max_concurrent: int | None = None
+    address: str | None = None
+    seed: int = 0
+    warm_start: str | None = None
+    resume: bool = False
+    num_cpus: int | None = None  # for a local Ray: how many CPUs (and GPUs) to declare
+    num_gpus: int | None = None
+    enqueue: tuple[dict[str, Any], ...] = ()  # fixed candidates to run first (sampled values)
+    recipe: TrainRecipe | None = None  # the base recipe (default: TrainRecipe()); the budget sets its size
+
+    def metric_keys(self) -> tuple[str, ...]:
+        """The reported metrics the objectives read, in order."""
+        return tuple(OBJECTIVES[o] for o in self.objectives)

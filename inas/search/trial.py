@@ -20,7 +20,7 @@ import torch
 
 from inas import __version__
 from inas.data.datasets import ImageData
-from inas.model.measure import measure
+from inas.model.stats import measure
 from inas.space.sampling import sample
 from inas.space.schema import SearchSpace
 from inas.train.loop import train

@@ -9,9 +9,12 @@ import optuna
 from inas.errors import ConfigError
 from inas.model.config import ArchConfig, aux_head_names
 from inas.model.presets import PRESETS
-from inas.space.sampling import SCALAR, dimensions, sample
+from inas.space.dims import DimSpec, dimensions
+from inas.space.sampling import SCALAR, sample
 from inas.space.schema import Dim, SearchSpace, _label
 from inas.train.recipe import TrainRecipe
+
+MISSING = object()
 
 
 def _allowed(dim: Dim, value: Any) -> Any | None:
@@ -26,43 +29,44 @@ def _allowed(dim: Dim, value: Any) -> Any | None:
     return None
 
 
+def _value(spec: DimSpec, base: str, target: ArchConfig) -> Any:
+    """What `target` has for `spec` (built from `base`); MISSING where its module does not exist."""
+    if spec.role == "base":
+        return base
+    if spec.role == "multiplier":
+        return 1.0  # the seeds' own widths
+    if spec.stage is not None and spec.stage >= len(target.stages):
+        return MISSING
+    if spec.role == "depth":
+        return len(target.stages[spec.stage].modules)
+    if spec.role == "tuple":
+        modules = target.stages[spec.stage].modules
+        return modules[spec.module].as_tuple() if spec.module < len(modules) else MISSING
+    if spec.role in ("block", "head"):
+        return getattr(getattr(target, spec.role), spec.key)
+    if spec.role == "aux_heads":
+        return aux_head_names(target)
+    return getattr(TrainRecipe(), spec.key)  # recipe
+
+
 def _guess(space: SearchSpace, base: str, target: ArchConfig) -> dict[str, Any] | None:
     """Sampled values that would rebuild `target` from `base`, or None where a value is out of reach."""
     params: dict[str, Any] = {}
-    for info in dimensions(space):
-        name, dim = info.name, info.dim
-        if not dim.varies:
+    for spec in dimensions(space):
+        if not spec.dim.varies:
             continue
-        parts = name.split(".")
-        if name == "base":
-            value: Any = base
-        elif parts[0] == "depth":
-            stage = int(parts[1]) - 3
-            if stage >= len(target.stages):
-                return None
-            value = len(target.stages[stage].modules)
-        elif parts[0] == "channels" and "multiplier" in parts:
-            value = 1.0
-        elif parts[0] == "channels" and parts[-1] == "tuple":
-            stage, index = int(parts[1][0]) - 3, ord(parts[1][1]) - ord("a")
-            if stage >= len(target.stages) or index >= len(target.stages[stage].modules):
+        value = _value(spec, base, target)
+        if value is MISSING:
+            if spec.role == "tuple":
                 continue  # the module does not exist in the target: its dimension is not asked
-            value = target.stages[stage].modules[index].as_tuple()
-        elif parts[0] in ("block", "head"):
-            value = getattr(getattr(target, parts[0]), parts[1])
-        elif name == "aux_heads":
-            value = aux_head_names(target)
-        elif parts[0] == "recipe":
-            value = getattr(TrainRecipe(), parts[1])
-        else:
             return None
-        allowed = _allowed(dim, value)
+        allowed = _allowed(spec.dim, value)
         if allowed is None:
-            if parts[0] == "recipe":  # a recipe value does not change the network: take any
-                allowed = dim.values()[0] if dim.kind != "float" else dim.low
-            else:
+            if spec.role != "recipe":
                 return None
-        params[name] = allowed
+            # A recipe value does not change the network: take any.
+            allowed = spec.dim.values()[0] if spec.dim.kind != "float" else spec.dim.low
+        params[spec.name] = allowed
     return params
 
 

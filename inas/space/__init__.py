@@ -1,8 +1,6 @@
 """Search spaces: YAML files of dimensions around a base preset, and sampling from them."""
 
-from inas.space.registry import list_spaces, load_space
-from inas.space.sampling import count_points, dimensions, sample, sample_many
-from inas.space.schema import Candidate, Dim, SearchSpace
+from inas.lazy import lazy_exports
 
 __all__ = [
     "Candidate",
@@ -15,3 +13,13 @@ __all__ = [
     "sample",
     "sample_many",
 ]
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "list_spaces": "inas.space.registry",
+        "load_space": "inas.space.registry",
+        **dict.fromkeys(["count_points", "dimensions"], "inas.space.dims"),
+        **dict.fromkeys(["sample", "sample_many"], "inas.space.sampling"),
+        **dict.fromkeys(["Candidate", "Dim", "SearchSpace"], "inas.space.schema"),
+    },
+)

@@ -26,25 +26,25 @@ log: true}` for floats):
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from inas import checks
 from inas.errors import ConfigError, SpaceError
 from inas.model.config import (
     BLOCK_KINDS,
     KERNEL5,
     NORMS,
-    ArchConfig,
     aux_head_names,
     aux_heads_at,
     parse_module,
     validate,
 )
 from inas.model.presets import get_preset, list_presets
+from inas.space.dims import depth_bounds
 from inas.space.schema import ChannelSpec, Dim, SearchSpace
 from inas.train.recipe import TrainRecipe, validate_recipe
 
@@ -93,10 +93,6 @@ def _kind(value: Any) -> str:
     )
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def parse_dim(ctx: _Ctx, raw: Any, path: str, check=None, integer: bool = False) -> Dim:
     """A fixed value or a `{choices}` / `{low, high}` dimension; `check(value, path)` vets each value.
     `integer`: the value is a whole number, so a range must be an integer range."""
@@ -118,7 +114,7 @@ def parse_dim(ctx: _Ctx, raw: Any, path: str, check=None, integer: bool = False)
     for key in ("low", "high"):
         if key not in raw:
             raise ctx.error(path, f"a range needs `low` and `high` (or use `choices: [...]`); `{key}` is missing")
-        if not _is_number(raw[key]):
+        if not checks.is_number(raw[key]):
             raise ctx.error(f"{path}.{key}", f"must be a number, got {raw[key]!r}")
     low, high = raw["low"], raw["high"]
     if low > high:
@@ -127,7 +123,7 @@ def parse_dim(ctx: _Ctx, raw: Any, path: str, check=None, integer: bool = False)
     if not isinstance(log, bool):
         raise ctx.error(f"{path}.log", f"must be true or false, got {log!r}")
     step = raw.get("step")
-    if step is not None and (not _is_number(step) or step <= 0):
+    if step is not None and (not checks.is_number(step) or step <= 0):
         raise ctx.error(f"{path}.step", f"must be a positive number, got {step!r}")
     is_int = isinstance(low, int) and isinstance(high, int) and (step is None or isinstance(step, int))
     if is_int and log and step not in (None, 1):
@@ -144,51 +140,36 @@ def parse_dim(ctx: _Ctx, raw: Any, path: str, check=None, integer: bool = False)
 # -- value checks ----------------------------------------------------------------------------
 
 
-def _enum(ctx: _Ctx, valid: tuple[str, ...]):
-    def check(v: Any, path: str) -> Any:
-        if v not in valid:
-            raise ctx.error(path, f"unknown value {v!r}; choose one of {', '.join(valid)}")
-        return v
+def _lift(ctx: _Ctx, check):
+    """A check of `inas.checks` whose failure names the space file."""
 
-    return check
+    def lifted(v: Any, path: str) -> Any:
+        try:
+            return check(v, path)
+        except ConfigError as e:
+            raise ctx.error("", str(e)) from None
+
+    return lifted
+
+
+def _enum(ctx: _Ctx, valid: tuple[str, ...]):
+    return _lift(ctx, lambda v, path: checks.choice(v, valid, path))
 
 
 def _boolean(ctx: _Ctx):
-    def check(v: Any, path: str) -> bool:
-        if not isinstance(v, bool):
-            raise ctx.error(path, f"must be true or false, got {v!r}")
-        return v
-
-    return check
+    return _lift(ctx, checks.boolean)
 
 
 def _positive_int(ctx: _Ctx, what: str):
-    def check(v: Any, path: str) -> int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ctx.error(path, f"must be an integer, got {v!r}")
-        if v < 1:
-            raise ctx.error(path, f"must be at least 1 ({what}), got {v}")
-        return v
-
-    return check
+    return _lift(ctx, lambda v, path: checks.positive_int(v, path, what))
 
 
 def _fraction(ctx: _Ctx):
-    def check(v: Any, path: str) -> float:
-        if not _is_number(v) or not 0 <= v < 1:
-            raise ctx.error(path, f"must be a number in [0, 1), got {v!r}")
-        return v
-
-    return check
+    return _lift(ctx, checks.fraction)
 
 
 def _positive_number(ctx: _Ctx):
-    def check(v: Any, path: str) -> float:
-        if not _is_number(v) or v <= 0:
-            raise ctx.error(path, f"must be a positive number, got {v!r}")
-        return v
-
-    return check
+    return _lift(ctx, checks.positive_number)
 
 
 def _preset(ctx: _Ctx):
@@ -373,15 +354,11 @@ def _recipe_check(ctx: _Ctx, key: str):
     return check
 
 
-def _deepest(space: SearchSpace, cfg: ArchConfig, stage: int) -> int:
-    return max(space.depth[stage].values()) if stage in space.depth else len(cfg.stages[stage].modules)
-
-
 def _check_module(ctx: _Ctx, space: SearchSpace, name: str, path: str) -> None:
     """A module name in the file must exist in some candidate of the space."""
     stage, index = int(name[0]) - 3, ord(name[1]) - ord("a")
     bases = [get_preset(b) for b in space.base.values()]
-    reach = [_deepest(space, cfg, stage) for cfg in bases if stage < len(cfg.stages)]
+    reach = [depth_bounds(space, cfg, stage)[1] for cfg in bases if stage < len(cfg.stages)]
     if not reach:
         raise ctx.error(path, f"module {name}: no base of this space has a stage {name[0]}")
     if index >= max(reach):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inas.errors import SpaceError
+from inas.registry import Registry
 from inas.space.loader import load_space_file
 from inas.space.schema import SearchSpace
 
@@ -15,8 +15,15 @@ def builtin_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "search_spaces"
 
 
+SPACES: Registry[Path] = Registry(
+    "search space",
+    lambda: {p.stem: p for p in sorted(builtin_dir().glob("*.yaml"))},
+    hint=", or give a path to a .yaml file",
+)
+
+
 def list_spaces() -> list[str]:
-    return sorted(p.stem for p in builtin_dir().glob("*.yaml"))
+    return SPACES.names()
 
 
 def load_space(name_or_path: str | Path) -> SearchSpace:
@@ -25,8 +32,4 @@ def load_space(name_or_path: str | Path) -> SearchSpace:
     path = Path(text)
     if path.suffix in (".yaml", ".yml") or path.is_file() or "/" in text:
         return load_space_file(path)
-    if text in list_spaces():
-        return load_space_file(builtin_dir() / f"{text}.yaml")
-    raise SpaceError(
-        f"unknown search space {text!r}; choose one of {', '.join(list_spaces())} or give a path to a .yaml file"
-    )
+    return load_space_file(SPACES.get(text))

@@ -1,4 +1,4 @@
-"""Turn a search space and an Optuna trial into a candidate, and describe what a space contains.
+"""Turn a search space and an Optuna trial into a candidate (the dimensions themselves: `inas.space.dims`).
 
 `sample` is define-by-run: it only asks the trial for values and assembles the config; it never
 builds or trains anything. A module beyond the sampled depth of its stage asks for nothing, so its
@@ -8,23 +8,13 @@ dimensions are conditional on the depth.
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import optuna
 
-from inas.model.config import (
-    ArchConfig,
-    InceptionCfg,
-    StageCfg,
-    aux_head_names,
-    aux_heads_at,
-    module_name,
-    validate,
-)
+from inas.model.config import ArchConfig, InceptionCfg, StageCfg, aux_head_names, aux_heads_at, validate
 from inas.model.presets import get_preset
+from inas.space.dims import count_points, dimensions
 from inas.space.schema import Candidate, Dim, SearchSpace, _label
 from inas.train.recipe import TrainRecipe
 
@@ -54,41 +44,50 @@ def _scale(m: InceptionCfg, factors: dict[str, float], round_to: int) -> Incepti
     return InceptionCfg(**values)
 
 
-def _multipliers(trial: optuna.trial.BaseTrial, space: SearchSpace, prefix: str) -> dict[str, float]:
-    ch = space.channels
-    assert ch.multiplier is not None
-    if ch.per_branch:
-        return {b: suggest(trial, f"{prefix}.{b}", ch.multiplier) for b in ch.branches}
-    factor = suggest(trial, prefix, ch.multiplier)
-    return dict.fromkeys(ch.branches, factor)
-
-
 def sample(space: SearchSpace, trial: optuna.trial.BaseTrial, num_classes: int | None = None) -> Candidate:
-    """One candidate of `space`, with values asked of `trial`."""
-    base = get_preset(suggest(trial, "base", space.base))
+    """One candidate of `space`, with values asked of `trial` in the order of `dimensions`. A module
+    beyond its stage's depth, or a stage the chosen base does not have, asks for nothing."""
+    base: ArchConfig | None = None
+    depths: dict[int, int] = {}
+    got: dict[tuple, Any] = {}  # (role, stage, module, key) -> value
+    for spec in dimensions(space):
+        if spec.stage is not None:
+            assert base is not None  # "base" comes first
+            if spec.stage >= len(base.stages):
+                continue
+            if spec.module is not None and spec.module >= depths[spec.stage]:
+                continue
+        value = suggest(trial, spec.name, spec.dim)
+        got[(spec.role, spec.stage, spec.module, spec.key)] = value
+        if spec.role == "base":
+            base = get_preset(value)
+            depths = {i: len(s.modules) for i, s in enumerate(base.stages)}
+        elif spec.role == "depth":
+            depths[spec.stage] = value
+    assert base is not None
     ch = space.channels
     scope = ch.scope if ch.multiplier is not None else None
-    net_factors = _multipliers(trial, space, "channels.multiplier") if scope == "network" else {}
+
+    def factors(i: int, j: int) -> dict[str, float]:
+        at = {"network": (None, None), "stage": (i, None), "module": (i, j)}[scope]
+        if ch.per_branch:
+            return {b: got[("multiplier", *at, b)] for b in ch.branches}
+        return dict.fromkeys(ch.branches, got[("multiplier", *at, None)])
+
     stages = []
     for i, stage in enumerate(base.stages):
-        depth = suggest(trial, f"depth.{i + 3}", space.depth[i]) if i in space.depth else len(stage.modules)
-        stage_factors = _multipliers(trial, space, f"channels.{i + 3}.multiplier") if scope == "stage" else {}
         modules = []
-        for j in range(depth):
+        for j in range(depths[i]):
             # Positions past the base's depth repeat the stage's last module (as the seed's Long does).
             m = stage.modules[min(j, len(stage.modules) - 1)]
-            name = module_name(i, j)
-            if name in ch.tuples:
-                m = InceptionCfg.of(suggest(trial, f"channels.{name}.tuple", ch.tuples[name]))
-            factors = net_factors or stage_factors
-            if scope == "module":
-                factors = _multipliers(trial, space, f"channels.{name}.multiplier")
-            modules.append(_scale(m, factors, ch.round_to) if factors else m)
+            if ("tuple", i, j, None) in got:
+                m = InceptionCfg.of(got[("tuple", i, j, None)])
+            modules.append(_scale(m, factors(i, j), ch.round_to) if scope else m)
         stages.append(StageCfg(tuple(modules), stage.downsample))
-    block = dataclasses.replace(base.block, **{k: suggest(trial, f"block.{k}", d) for k, d in space.block.items()})
-    head = dataclasses.replace(base.head, **{k: suggest(trial, f"head.{k}", d) for k, d in space.head.items()})
+    block = dataclasses.replace(base.block, **{k: got[("block", None, None, k)] for k in space.block})
+    head = dataclasses.replace(base.head, **{k: got[("head", None, None, k)] for k in space.head})
     # Heads follow the modules they are named after; without `aux_heads` the base keeps its own.
-    names = suggest(trial, "aux_heads", space.aux_heads) if space.aux_heads is not None else aux_head_names(base)
+    names = got[("aux_heads", None, None, None)] if space.aux_heads is not None else aux_head_names(base)
     names = [n for n in names if int(n[0]) - 3 < len(stages)]
     like = base.aux_heads if space.aux_heads is None else ()
     aux = aux_heads_at(names, tuple(len(s.modules) for s in stages), like)
@@ -102,7 +101,7 @@ def sample(space: SearchSpace, trial: optuna.trial.BaseTrial, num_classes: int |
         num_classes=num_classes or space.num_classes or base.num_classes,
         input_size=space.input_size or base.input_size,
     )
-    recipe = {k: suggest(trial, f"recipe.{k}", d) for k, d in space.recipe.items()}
+    recipe = {k: got[("recipe", None, None, k)] for k in space.recipe}
     TrainRecipe().with_overrides(recipe, f"{space.name} candidate recipe")
     return Candidate(validate(arch, f"{space.name} candidate"), recipe, dict(trial.params))
 
@@ -119,85 +118,3 @@ def sample_many(space: SearchSpace, n: int, seed: int | None = 0, num_classes: i
         cand = sample(space, study.ask(), num_classes)
         found.setdefault(f"{cand.arch.hash()}:{sorted(cand.recipe.items())}", cand)
     return list(found.values())
-
-
-# -- describing a space ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DimInfo:
-    """A dimension as `inas space show` lists it; `condition` says when it exists."""
-
-    name: str
-    dim: Dim
-    condition: str = ""
-
-
-def _depth_range(space: SearchSpace, base: ArchConfig, stage: int) -> list[int]:
-    return space.depth[stage].values() if stage in space.depth else [len(base.stages[stage].modules)]
-
-
-def dimensions(space: SearchSpace) -> Iterator[DimInfo]:
-    """Every parameter name `sample` can ask for, in the order it asks."""
-    ch = space.channels
-    yield DimInfo("base", space.base)
-    bases = [get_preset(b) for b in space.base.values()]
-    n_stages = max(len(b.stages) for b in bases)
-
-    def mult(prefix: str, condition: str = "") -> Iterator[DimInfo]:
-        assert ch.multiplier is not None
-        names = [f"{prefix}.{b}" for b in ch.branches] if ch.per_branch else [prefix]
-        yield from (DimInfo(n, ch.multiplier, condition) for n in names)
-
-    scope = ch.scope if ch.multiplier is not None else None
-    if scope == "network":
-        yield from mult("channels.multiplier")
-    for i in range(n_stages):
-        if i in space.depth:
-            yield DimInfo(f"depth.{i + 3}", space.depth[i])
-        if scope == "stage":
-            yield from mult(f"channels.{i + 3}.multiplier")
-        depths = [d for b in bases if i < len(b.stages) for d in _depth_range(space, b, i)]
-        always = min(depths)
-        for j in range(max(depths)):
-            name = module_name(i, j)
-            # Without a depth dimension the stage's depth comes from the chosen base.
-            cond = "" if j < always else f"depth.{i + 3} >= {j + 1}" if i in space.depth else f"base has {name}"
-            if name in ch.tuples:
-                yield DimInfo(f"channels.{name}.tuple", ch.tuples[name], cond)
-            if scope == "module":
-                yield from mult(f"channels.{name}.multiplier", cond)
-    for group, dims in (("block", space.block), ("head", space.head)):
-        yield from (DimInfo(f"{group}.{k}", d) for k, d in dims.items())
-    if space.aux_heads is not None:
-        yield DimInfo("aux_heads", space.aux_heads)
-    yield from (DimInfo(f"recipe.{k}", d) for k, d in space.recipe.items())
-
-
-def count_points(space: SearchSpace) -> float:
-    """Number of distinct points (parameter assignments) of the space; inf with a float range."""
-    ch = space.channels
-    m = ch.multiplier.size() if ch.multiplier is not None else 1
-    per = m ** (len(ch.branches) if ch.per_branch else 1)
-    scope = ch.scope if ch.multiplier is not None else None
-    flat = math.prod(d.size() for d in [*space.block.values(), *space.head.values(), *space.recipe.values()])
-    if space.aux_heads is not None:
-        flat *= space.aux_heads.size()
-    total: float = 0  # exact integer arithmetic unless a float range makes it inf
-    for base_name in space.base.values():
-        base = get_preset(base_name)
-        count = per if scope == "network" else 1
-        for i in range(len(base.stages)):
-            if i in space.depth and space.depth[i].kind == "float":
-                return math.inf
-            stage_count = 0
-            for depth in _depth_range(space, base, i):
-                ways = 1
-                for j in range(depth):
-                    name = module_name(i, j)
-                    ways *= ch.tuples[name].size() if name in ch.tuples else 1
-                    ways *= per if scope == "module" else 1
-                stage_count += ways
-            count *= stage_count * (per if scope == "stage" else 1)
-        total += count * flat
-    return total

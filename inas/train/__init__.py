@@ -1,7 +1,17 @@
-"""Training: the recipe, the loop and its metrics."""
+"""Training: the recipe (plain data), the loop and its metrics."""
 
-from inas.train.loop import evaluate, pick_device, train
-from inas.train.metrics import EpochMetrics, TrainResult, topk_correct
-from inas.train.recipe import TrainRecipe
+from inas.lazy import lazy_exports
 
 __all__ = ["EpochMetrics", "TrainRecipe", "TrainResult", "evaluate", "pick_device", "topk_correct", "train"]
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "EpochMetrics": "inas.train.metrics",
+        "TrainResult": "inas.train.metrics",
+        "topk_correct": "inas.train.metrics",
+        "TrainRecipe": "inas.train.recipe",
+        "evaluate": "inas.train.loop",
+        "pick_device": "inas.train.loop",
+        "train": "inas.train.loop",
+    },
+)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from inas import checks
+from inas.data.augment import AUGMENTS
 from inas.errors import ConfigError
+from inas.registry import Registry
 
 OPTIMIZERS = ("sgd", "adamw", "adadelta")
 SCHEDULES = ("onecycle", "cosine", "step")
-AUGMENTS = ("crop_flip", "flip", "none")
 
 
 @dataclass(frozen=True)
@@ -65,32 +68,27 @@ class TrainRecipe:
 
 
 def validate_recipe(r: TrainRecipe, where: str = "recipe") -> TrainRecipe:
-    def bad(name: str, expected: str) -> ConfigError:
-        return ConfigError(f"{where}.{name}: must be {expected}, got {getattr(r, name)!r}")
-
-    if r.optimizer not in OPTIMIZERS:
-        raise bad("optimizer", f"one of {', '.join(OPTIMIZERS)}")
-    if r.schedule not in SCHEDULES:
-        raise bad("schedule", f"one of {', '.join(SCHEDULES)}")
-    if r.augment not in AUGMENTS:
-        raise bad("augment", f"one of {', '.join(AUGMENTS)}")
+    checks.choice(r.optimizer, OPTIMIZERS, f"{where}.optimizer")
+    checks.choice(r.schedule, SCHEDULES, f"{where}.schedule")
+    checks.choice(r.augment, AUGMENTS, f"{where}.augment")
     for name in ("lr", "step_gamma"):
-        v = getattr(r, name)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-            raise bad(name, "a positive number")
-    for name in ("momentum", "weight_decay", "label_smoothing", "val_fraction"):
-        v = getattr(r, name)
-        below_one = name in ("label_smoothing", "val_fraction")
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (below_one and v >= 1):
-            raise bad(name, "a number >= 0" + (" and < 1" if below_one else ""))
-    if isinstance(r.image_size, bool) or not isinstance(r.image_size, int) or r.image_size < 0:
-        raise bad("image_size", "a whole number >= 0 (0: the network's input size)")
+        checks.positive_number(getattr(r, name), f"{where}.{name}")
+    for name in ("momentum", "weight_decay"):
+        checks.non_negative(getattr(r, name), f"{where}.{name}")
+    for name in ("label_smoothing", "val_fraction"):
+        checks.fraction(getattr(r, name), f"{where}.{name}")
+    if not checks.is_int(r.image_size) or r.image_size < 0:
+        raise ConfigError(
+            f"{where}.image_size: must be a whole number >= 0 (0: the network's input size), got {r.image_size!r}"
+        )
     for name in ("epochs", "batch_size"):
-        v = getattr(r, name)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise bad(name, "a positive integer")
-    if not isinstance(r.mixed_precision, bool):
-        raise bad("mixed_precision", "true or false")
-    if isinstance(r.seed, bool) or not isinstance(r.seed, int):
-        raise bad("seed", "an integer")
+        checks.positive_int(getattr(r, name), f"{where}.{name}")
+    checks.boolean(r.mixed_precision, f"{where}.mixed_precision")
+    if not checks.is_int(r.seed):
+        raise ConfigError(f"{where}.seed: must be an integer, got {r.seed!r}")
     return r
+
+
+RECIPES: Registry[Callable[[], TrainRecipe]] = Registry(
+    "recipe", {"inas": TrainRecipe, "seed": TrainRecipe.seed_recipe}
+)

@@ -2,7 +2,7 @@ import pytest
 
 from inas.errors import InasError
 from inas.export.pick import knee, pick_trial
-from inas.report.data import trials_frame
+from inas.study.frame import trials_frame
 from tests.report.conftest import STANDARD, write_study
 
 # Pareto members of STANDARD: trial 0 (0.30, 3e6, 10 s), 1 (0.20, 5e6, 20 s), 3 (0.10, 9e6, 40 s).

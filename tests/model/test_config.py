@@ -7,7 +7,7 @@ import torch
 from inas.errors import ConfigError
 from inas.model import PRESETS, ArchConfig, InceptionCfg, StageCfg, get_preset, min_input_size, spatial_sizes
 from inas.model.config import accepts, aux_heads_at
-from inas.model.measure import build_meta
+from inas.model.stats import build_meta
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

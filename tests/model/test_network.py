@@ -15,7 +15,7 @@ from inas.model import (
     count_params,
     get_preset,
 )
-from inas.model.measure import build_meta
+from inas.model.stats import build_meta
 from tests.model.seed_reference import SeedGoogleNet, copy_weights, d2l_googlenet
 
 COUNTS = [(name, classes, params) for name, p in PRESETS.items() for classes, params in p.params.items()]

@@ -2,9 +2,11 @@ import math
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 
 from inas.report import data
+from inas.study.frame import choice_columns, objective_names, trials_frame
 from tests.report.conftest import STANDARD, write_study
 
 
@@ -22,21 +24,26 @@ def test_hypervolume_of_a_staircase_by_hand():
     assert data.non_dominated(points).tolist() == [True, True, True, False]
 
 
+def test_two_objective_front_is_a_sorted_staircase():
+    done = pd.DataFrame({"params": [3.0, 1.0, 2.0, 2.5], "val_top1": [0.1, 0.5, 0.2, 0.3], "number": [0, 1, 2, 3]})
+    assert data.front_2d(done)["number"].tolist() == [1, 2, 0]  # trial 3 is dominated by trial 2
+
+
 def test_pareto_membership_and_table(study):
     info = data.pareto_info(study)
     assert info["number"].tolist() == [0, 1, 2, 3]
     assert info["pareto"].tolist() == [True, True, False, True]  # trial 2 is worse than 0 everywhere
-    frame = data.trials_frame(study)
+    frame = trials_frame(study)
     assert frame["state"].tolist() == ["complete"] * 4 + ["pruned"] + ["fail"] * 3
     assert {"top1_error", "params", "train_time", "test_top1", "macs", "depth.4", "block.norm"} <= set(frame.columns)
     assert list(frame.columns).count("params") == 1  # the objective and the record are one column
     assert frame.loc[4, "params"] == 2e6 and math.isnan(frame.loc[4, "top1_error"])  # pruned: record, no value
-    assert data.choice_columns(frame, study) == ["block.norm", "depth.4"]
+    assert choice_columns(frame, study) == ["block.norm", "depth.4"]
 
 
 def test_hypervolume_history_with_the_stated_reference(study):
-    frame = data.trials_frame(study)
-    objectives = data.objective_names(study)
+    frame = trials_frame(study)
+    objectives = objective_names(study)
     ref = data.reference_point([frame], objectives)
     assert ref == pytest.approx([0.35 * 1.1, 9e6 * 1.1, 40.0 * 1.1])
     history = data.hypervolume_history(frame, objectives, ref)
@@ -51,7 +58,7 @@ def test_hypervolume_history_with_the_stated_reference(study):
 
 
 def test_failures_grouped_by_reason(study):
-    fails = data.failures(data.trials_frame(study))
+    fails = data.failures(trials_frame(study))
     assert fails.to_dict("records") == [
         {"reason": "CUDA out of memory: tried to allocate 2 GiB", "count": 2, "trials": "5, 6"},
         {"reason": "loss is NaN at epoch 1", "count": 1, "trials": "7"},

@@ -5,7 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from inas.cli import app
-from inas.report.load import open_study
+from inas.study.load import open_study
 
 runner = CliRunner()
 

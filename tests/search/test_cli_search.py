@@ -55,8 +55,8 @@ def test_search_command_and_dashboard(tmp_path, tiny_space, ray_cpu):
     ("extra", "message"),
     [
         (["--objectives", "top1_error,speed"], "unknown objective 'speed'"),
-        (["--sampler", "grid"], "--sampler 'grid': choose one of tpe, nsga2, random, gp"),
-        (["--budget", "huge"], "--budget 'huge': choose one of smoke, standard, paper"),
+        (["--sampler", "grid"], "--sampler: unknown sampler 'grid'; choose one of: tpe, nsga2, random, gp"),
+        (["--budget", "huge"], "--budget: unknown budget 'huge'; choose one of: smoke, standard, paper"),
         (["--min-epochs", "3"], "--min-epochs 3: must not exceed --epochs (1)"),
         (["--warm-start", "paper"], "--warm-start 'paper': the only warm start is `seed`"),
         (["--resume"], "no study 'tiny' to resume"),

@@ -25,20 +25,14 @@ def test_crashed_process_is_a_failure():
 
 def make_searcher(n_objectives: int):
     import optuna
-    from optuna.distributions import FloatDistribution
 
-    from inas.search.searcher import InasOptunaSearch
+    from inas.search.searcher import StudySearcher
 
     keys = ("val_top1", "params", "train_seconds")[:n_objectives]
-    return InasOptunaSearch(
-        space={"x": FloatDistribution(0, 1)},
-        metric=list(keys),
-        mode=["min"] * n_objectives,
-        sampler=optuna.samplers.TPESampler(n_startup_trials=2, seed=0),
-        storage=optuna.storages.InMemoryStorage(),
-        study_name="s",
-        objective_keys=keys,
+    study = optuna.create_study(
+        directions=["minimize"] * n_objectives, sampler=optuna.samplers.TPESampler(n_startup_trials=2, seed=0)
     )
+    return StudySearcher(study, lambda t: t.suggest_float("x", 0, 1), keys)
 
 
 def run_pruned(searcher, trial_id: str) -> None:
@@ -53,7 +47,7 @@ def test_pruned_trials_keep_curves_and_tpe_goes_on_multi_objective():
     searcher = make_searcher(3)
     for i in range(5):
         run_pruned(searcher, f"t{i}")
-    trials = searcher._ot_study.trials
+    trials = searcher.study.trials
     assert [t.state for t in trials] == [TrialState.PRUNED] * 5
     assert trials[0].user_attrs["val_top1_curve"] == [[1, 0.8], [2, 0.7]]
     assert not trials[0].intermediate_values
@@ -63,24 +57,46 @@ def test_single_objective_gets_intermediate_values():
     searcher = make_searcher(1)
     for i in range(4):
         run_pruned(searcher, f"t{i}")
-    assert searcher._ot_study.trials[0].intermediate_values == {1: 0.8, 2: 0.7}
+    assert searcher.study.trials[0].intermediate_values == {1: 0.8, 2: 0.7}
 
 
-def choice_searcher(choices):
+def test_complete_trial_gets_values_record_and_reason_free():
+    import json
+
+    searcher = make_searcher(2)
+    searcher.suggest("t0")
+    arch = {"stem": "cifar"}
+    result = {**DONE, "val_top1": 0.25, "params": 11, "arch": json.dumps(arch), "recipe": json.dumps({"lr": 0.1})}
+    searcher.on_trial_complete("t0", result)
+    t = searcher.study.trials[0]
+    assert t.state == TrialState.COMPLETE and t.values == [0.25, 11]
+    assert t.user_attrs["arch"] == arch and t.user_attrs["recipe"] == {"lr": 0.1} and "fail_reason" not in t.user_attrs
+
+
+def test_non_finite_objective_fails_the_trial():
+    searcher = make_searcher(1)
+    searcher.suggest("t0")
+    searcher.on_trial_complete("t0", {**DONE, "val_top1": float("nan")})
+    t = searcher.study.trials[0]
+    assert t.state == TrialState.FAIL and "not all finite" in t.user_attrs["fail_reason"]
+
+
+def test_unknown_and_repeated_completions_are_ignored():
+    searcher = make_searcher(1)
+    searcher.on_trial_complete("never-suggested", {**DONE, "val_top1": 0.5})
+    searcher.suggest("t0")
+    searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.5})
+    searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.1})  # Ray may report an end twice
+    assert [t.values for t in searcher.study.trials] == [[0.5]]
+
+
+def choice_searcher(choices, fixed=()):
     import optuna
-    from optuna.distributions import CategoricalDistribution
 
-    from inas.search.searcher import InasOptunaSearch
+    from inas.search.searcher import StudySearcher
 
-    return InasOptunaSearch(
-        space={"x": CategoricalDistribution(choices)},
-        metric=["val_top1"],
-        mode=["min"],
-        sampler=optuna.samplers.RandomSampler(seed=0),
-        storage=optuna.storages.InMemoryStorage(),
-        study_name="s",
-        objective_keys=("val_top1",),
-    )
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    return StudySearcher(study, lambda t: t.suggest_categorical("x", choices), ("val_top1",), fixed)
 
 
 DONE = {"epochs_done": 1, "epochs_total": 1, "status": "ok", "params": 7}
@@ -95,7 +111,7 @@ def test_repeated_proposal_reuses_the_finished_twin():
         seen.append(searcher.suggest(f"t{i}"))
         searcher.on_trial_complete(f"t{i}", {**DONE, "val_top1": 0.1 * (i + 1)})
     assert sorted(c["x"] for c in seen) == ["a", "b", "c"]
-    trials = searcher._ot_study.trials
+    trials = searcher.study.trials
     copies = [t for t in trials if "duplicate_of" in t.user_attrs]
     assert copies, "the random sampler repeated no value in this seed; pick another"
     for t in copies:
@@ -111,36 +127,14 @@ def test_exhausted_space_trains_the_repeat():
     searcher.suggest("t0")
     searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.3})
     assert searcher.suggest("t1") == {"x": "a"}
-    trials = searcher._ot_study.trials
+    trials = searcher.study.trials
     assert sum("duplicate_of" in t.user_attrs for t in trials) == MAX_REPROPOSALS
     assert trials[-1].state.name == "RUNNING"  # the one handed to Ray to train
 
 
 def test_enqueued_repeats_are_trained():
-    searcher = choice_searcher(["a"])
-    searcher._ot_study.enqueue_trial({"x": "a"})
-    searcher._ot_study.enqueue_trial({"x": "a"})
+    searcher = choice_searcher(["a"], fixed=[{"x": "a"}, {"x": "a"}])
     searcher.suggest("t0")
     searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.3})
     assert searcher.suggest("t1") == {"x": "a"}
-    assert not any("duplicate_of" in t.user_attrs for t in searcher._ot_study.trials)
-
-
-def test_stale_running_and_waiting_trials_fail_and_do_not_count():
-    import optuna
-
-    from inas.search.study import fail_stale_trials, trained
-
-    study = optuna.create_study()
-    study.enqueue_trial({"x": 1.0})  # WAITING
-    study.ask()  # RUNNING (takes the enqueued one)
-    study.enqueue_trial({"x": 2.0})
-    done = study.ask()
-    study.tell(done, 0.5)
-    assert fail_stale_trials(study, "interrupted (Ctrl-C)") == 1
-    study.enqueue_trial({"x": 3.0})
-    assert fail_stale_trials(study) == 1
-    states = [t.state for t in study.trials]
-    assert states == [TrialState.FAIL, TrialState.COMPLETE, TrialState.FAIL]
-    assert study.trials[2].user_attrs["fail_reason"] == "not started before the search stopped"
-    assert trained(study) == 1
+    assert not any("duplicate_of" in t.user_attrs for t in searcher.study.trials)

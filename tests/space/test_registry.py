@@ -1,6 +1,6 @@
 import pytest
 
-from inas.errors import SpaceError
+from inas.errors import SpaceError, UnknownNameError
 from inas.space import list_spaces, load_space
 from inas.space.registry import builtin_dir
 
@@ -18,8 +18,8 @@ def test_name_and_path_load_the_same_file():
 
 def test_unknown_name_lists_the_builtins():
     with pytest.raises(
-        SpaceError,
-        match="unknown search space 'googlenet_dept'; choose one of d2l_variants, googlenet_channels, googlenet_depth",
+        UnknownNameError,
+        match="unknown search space .googlenet_dept.; choose one of: d2l_variants, googlenet_channels, googlenet_depth",
     ):
         load_space("googlenet_dept")
 

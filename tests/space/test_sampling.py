@@ -4,8 +4,8 @@ import optuna
 import pytest
 
 from inas.model import get_preset, measure
-from inas.model.measure import build_meta
 from inas.model.presets import PRESETS, preset_of
+from inas.model.stats import build_meta
 from inas.space import count_points, dimensions, load_space, sample, sample_many
 from inas.space.loader import parse_space
 from tests.space.test_registry import BUILTIN

@@ -8,9 +8,8 @@ import torch
 import inas
 from inas.data.datasets import load_dataset
 from inas.errors import InasError
-from inas.export.bundle import BundleConfig, BundleError, read_config, write_bundle
-from inas.export.run import metrics_of, model_card
 from inas.model.presets import get_preset
+from inas.train.bundle import BundleConfig, BundleError, metrics_of, model_card, read_config, write_bundle
 from inas.train.loop import train
 from inas.train.recipe import TrainRecipe
 

@@ -1,24 +1,31 @@
-"""Finding a study to read: by name (in its default SQLite file or `--storage`), or by a `.db` path."""
+"""Opening a study to read: by name (in its default SQLite file or `--storage`), or by a `.db` path."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import optuna
 
 from inas.errors import InasError
-from inas.search.storage import default_storage, open_storage, sqlite_path
+from inas.study.storage import default_storage, open_storage, sqlite_path
 
 
 @dataclass(frozen=True)
 class StudyRef:
+    """A study opened for reading, with the storage and URL it was read from."""
+
     study: optuna.Study
-    url: str  # the storage it was read from
+    url: str
+    storage: optuna.storages.BaseStorage
 
     @property
     def name(self) -> str:
         return self.study.study_name
+
+    @property
+    def study_id(self) -> int:
+        """The study's id in its storage (what optuna-dashboard's URLs use)."""
+        return self.storage.get_study_id_from_name(self.name)
 
 
 def open_study(name: str, storage: str | None = None) -> StudyRef:
@@ -47,8 +54,4 @@ def open_study(name: str, storage: str | None = None) -> StudyRef:
     if name not in names:
         hint = f"studies there: {', '.join(names)}" if names else "it holds no study"
         raise InasError(f"no study {name!r} in {url}; {hint}")
-    return StudyRef(optuna.load_study(study_name=name, storage=rdb), url)
-
-
-def default_report_path(study_name: str, suffix: str = ".html") -> Path:
-    return Path("dashboards") / f"{study_name}{suffix}"
+    return StudyRef(optuna.load_study(study_name=name, storage=rdb), url, rdb)

@@ -13,6 +13,7 @@ It is written whole or not at all: into a hidden sibling folder renamed at the e
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,10 +28,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from inas import __version__
+from inas.data.datasets import ImageData
 from inas.errors import ConfigError, InasError
-from inas.files import make_ordinary
+from inas.files import check_out_dir, make_ordinary
 from inas.model.config import ArchConfig
 from inas.model.network import GoogLeNet, build
+from inas.model.stats import measure
+from inas.train.metrics import TrainResult
+from inas.train.recipe import TrainRecipe
 
 FORMAT = "inas-model/1"
 WEIGHTS, CONFIG, METRICS, CARD, ONNX = "model.safetensors", "config.json", "metrics.json", "README.md", "model.onnx"
@@ -101,16 +106,6 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def check_out_dir(out: Path) -> None:
-    """Refuse a destination that holds something, before any work is done."""
-    out = Path(out).resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InasError(f"--out {out}: exists and is not an empty folder; choose a new folder")
-    parent = next((p for p in out.parents if p.exists()), None)
-    if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise InasError(f"--out {out}: cannot make a folder under {parent}; choose a writable path")
 
 
 def write_bundle(
@@ -200,3 +195,64 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> GoogLe
         raise BundleError(f"{folder / WEIGHTS}: does not fit the architecture ({first}); export again") from None
     model.bundle = config
     return model.to(device).eval()
+
+
+# -- what a trained model's folder says about it ------------------------------------------------
+
+
+def metrics_of(result: TrainResult, macs: int) -> dict[str, Any]:
+    return {
+        "test_top1": result.test_top1,
+        "test_top5": result.test_top5,
+        "params": result.params,
+        "macs": macs,
+        "train_seconds": result.train_seconds,
+        "images_per_second": result.images_per_second,
+        "device": result.device,
+        "epochs": [dataclasses.asdict(e) for e in result.epochs],
+    }
+
+
+def describe(
+    model: torch.nn.Module, recipe: TrainRecipe, data: ImageData, result: TrainResult, source: dict[str, Any]
+) -> tuple[BundleConfig, dict[str, Any]]:
+    """The config and metrics of a model `train` returned (its config has the dataset's classes)."""
+    mean, std = data.mean_std()  # what training normalised with
+    size = recipe.image_size or model.config.input_size
+    config = BundleConfig(model.config, recipe.to_dict(), data.name, data.classes, mean, std, size, source)
+    return config, metrics_of(result, measure(model.config, input_size=size).macs)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2%}"
+
+
+def model_card(config: BundleConfig, metrics: dict[str, Any]) -> str:
+    src = config.source
+    where = f"trial {src.get('trial')} of study `{src.get('study')}`" if "study" in src else src.get("command", "?")
+    held = float(config.recipe.get("val_fraction", 0.0))
+    on = "train + validation, nothing held out" if held == 0 else f"{held:.0%} held out for validation"
+    n = len(metrics["epochs"])
+    return f"""# inas model `{config.arch.hash()}`
+
+A GoogLeNet / Inception candidate from inas ({where}), trained from scratch on the training set of
+`{config.dataset}` ({on}) with the recipe in `config.json`, then evaluated once on the test set.
+
+| | |
+|---|---|
+| test top-1 error | {_pct(metrics["test_top1"])} |
+| test top-5 error | {_pct(metrics["test_top5"])} |
+| parameters | {metrics["params"]:,} |
+| MACs per image | {metrics["macs"]:,} at {config.input_size}x{config.input_size} |
+| training | {metrics["train_seconds"]:.1f} s, {n} epoch{"s" if n != 1 else ""} on {metrics["device"]} |
+| classes | {len(config.classes)} |
+
+```python
+import inas
+model = inas.load_model("path/to/this/folder")  # eval mode; model.config, model.bundle
+```
+
+Inputs: {config.arch.in_channels}-channel images resized to {config.input_size}x{config.input_size}, scaled to [0, 1]
+and normalised with mean {[round(v, 4) for v in config.mean]} and std {[round(v, 4) for v in config.std]}
+(`inas predict` does this). Made with inas {config.inas_version} and torch {config.torch_version}.
+"""

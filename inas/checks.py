@@ -1,0 +1,62 @@
+"""The value checks every description shares (architectures, recipes, search spaces).
+
+Each takes the value and where it was found (a key path), returns the value when it is fine and raises
+`ConfigError("WHERE: what was expected, got what came")` otherwise. Plain Python: no torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from inas.errors import ConfigError
+
+
+def is_number(v: Any) -> bool:
+    """A finite int or float (booleans are not numbers here)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def choice(v: Any, valid: Sequence[str], where: str) -> Any:
+    if v not in valid:
+        raise ConfigError(f"{where}: unknown value {v!r}; choose one of {', '.join(valid)}")
+    return v
+
+
+def boolean(v: Any, where: str) -> bool:
+    if not isinstance(v, bool):
+        raise ConfigError(f"{where}: must be true or false, got {v!r}")
+    return v
+
+
+def positive_int(v: Any, where: str, why: str = "") -> int:
+    """A whole number >= 1; `why` says what needs it ("a stage needs at least one module")."""
+    if not is_int(v) or (v < 1 and not why):
+        raise ConfigError(f"{where}: must be a positive integer, got {v!r}")
+    if v < 1:
+        raise ConfigError(f"{where}: must be at least 1 ({why}), got {v}")
+    return v
+
+
+def fraction(v: Any, where: str) -> float:
+    """A number in [0, 1): a dropout rate, a share held out."""
+    if not is_number(v) or not 0 <= v < 1:
+        raise ConfigError(f"{where}: must be a number in [0, 1), got {v!r}")
+    return v
+
+
+def positive_number(v: Any, where: str) -> float:
+    if not is_number(v) or v <= 0:
+        raise ConfigError(f"{where}: must be a positive number, got {v!r}")
+    return v
+
+
+def non_negative(v: Any, where: str) -> float:
+    if not is_number(v) or v < 0:
+        raise ConfigError(f"{where}: must be a number >= 0, got {v!r}")
+    return v

@@ -1,0 +1,82 @@
+"""`inas search`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from inas.cli_common import DataDirOpt, StorageOpt, user_errors
+from inas.search.settings import BUDGETS, DEFAULT_BUDGET, DEFAULT_OBJECTIVES, DEFAULT_SAMPLER, OBJECTIVES, SAMPLERS
+
+
+@user_errors
+def search_command(
+    space: Annotated[str, typer.Option("--space", help="A built-in space name or a path to a YAML file.")],
+    trials: Annotated[int, typer.Option("--trials", help="Trials in the study when done (finished ones count).")] = 50,
+    study: Annotated[str | None, typer.Option("--study", help="Study name (default: the space's name).")] = None,
+    storage: StorageOpt = None,
+    dataset: Annotated[str, typer.Option("--dataset", help="As for `inas train`.")] = "cifar10",
+    data_dir: DataDirOpt = None,
+    budget: Annotated[
+        str, typer.Option("--budget", help="smoke (2-core CPU), standard (6 epochs) or paper (the seed's 14).")
+    ] = DEFAULT_BUDGET,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Override the budget's epochs.")] = None,
+    min_epochs: Annotated[
+        int | None, typer.Option("--min-epochs", min=1, help="ASHA's first rung; = --epochs turns ASHA off.")
+    ] = None,
+    sampler: Annotated[str, typer.Option("--sampler", help=", ".join(SAMPLERS) + ".")] = DEFAULT_SAMPLER,
+    objectives: Annotated[
+        str,
+        typer.Option("--objectives", help="Comma-separated, all minimised: " + ", ".join(OBJECTIVES) + "."),
+    ] = ",".join(DEFAULT_OBJECTIVES),
+    gpus_per_trial: Annotated[
+        float | None, typer.Option("--gpus-per-trial", help="A fraction shares a GPU (default: 1 with GPUs, else 0).")
+    ] = None,
+    cpus_per_trial: Annotated[float, typer.Option("--cpus-per-trial")] = 1.0,
+    max_concurrent: Annotated[int | None, typer.Option("--max-concurrent")] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Join this Ray cluster (default: local Ray).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    warm_start: Annotated[
+        str | None, typer.Option("--warm-start", help="`seed`: first run the seed's networks that the space holds.")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an existing study to --trials.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="A log line per trial instead of the live view.")] = False,
+) -> None:
+    """Search a space: Optuna proposes, Ray Tune trains, every trial lands in the study."""
+    from inas.search.runner import run_search
+    from inas.search.settings import SearchSettings, parse_objectives
+
+    settings = SearchSettings(
+        space=space,
+        trials=trials,
+        study=study,
+        storage=storage,
+        dataset=dataset,
+        data_dir=data_dir,
+        budget=BUDGETS.get(budget, "--budget").with_epochs(epochs, min_epochs),
+        objectives=parse_objectives(objectives),
+        sampler=sampler,
+        gpus_per_trial=gpus_per_trial,
+        cpus_per_trial=cpus_per_trial,
+        max_concurrent=max_concurrent,
+        address=address,
+        seed=seed,
+        warm_start=warm_start,
+        resume=resume,
+    )
+    summary = run_search(settings, view="log" if quiet else "live")
+    c = summary.counts
+    # Plain lines, never wrapped: the storage URL is meant to be copied.
+    typer.echo(
+        f"study {summary.study} in {summary.storage}: {c['complete']} complete, {c['pruned']} pruned, "
+        f"{c['fail']} failed"
+        + (f" ({c['copies']} repeated proposals reused, not trained)" if c["copies"] else "")
+        + f"; Pareto front {summary.pareto_size} trials; {summary.elapsed_seconds:,.0f} s"
+    )
+    for name, value in summary.best.items():
+        typer.echo(f"  best {name}: {value:,.4g}")
+    typer.echo(f"report: inas report {summary.study}" + (f" --storage {summary.storage}" if storage else ""))
+    typer.echo(f"browse: optuna-dashboard {summary.storage}")

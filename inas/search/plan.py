@@ -1,0 +1,120 @@
+"""Planning a search: every argument checked, the space and the data loaded, before a study or Ray is touched."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from inas.data.datasets import ImageData, load_dataset, stratified_split
+from inas.errors import ConfigError, DataError
+from inas.search.settings import OBJECTIVES, SearchSettings, make_sampler
+from inas.search.warmstart import warm_start_points
+from inas.space.registry import load_space
+from inas.space.sampling import sample
+from inas.space.schema import SearchSpace
+from inas.study.storage import check_url, default_storage
+from inas.train.recipe import TrainRecipe
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """A search that passed every check that needs no study and no Ray."""
+
+    settings: SearchSettings
+    space: SearchSpace
+    study_name: str
+    url: str
+    recipe: TrainRecipe  # the budget's recipe; a candidate's sampled recipe values override it
+    data: ImageData  # the budget's share of the training set, and the whole test set
+    enqueue: tuple[dict[str, Any], ...]  # fixed candidates: the user's, then the warm start's
+
+    def study_settings(self) -> dict[str, Any]:
+        """What a resumed search must share with the one it continues."""
+        s = self.settings
+        return {
+            "space": self.space.name,
+            "space_fingerprint": space_fingerprint(self.space),
+            "objectives": list(s.objectives),
+            "dataset": s.dataset,
+            "recipe": self.recipe.to_dict(),
+            "min_epochs": s.budget.min_epochs,
+            "data_fraction": s.budget.data_fraction,
+            "sampler": s.sampler,
+        }
+
+
+def check_settings(s: SearchSettings) -> None:
+    if s.trials < 1:
+        raise ConfigError("--trials: must be at least 1")
+    if not 1 <= s.budget.min_epochs <= s.budget.epochs:
+        raise ConfigError(f"--min-epochs {s.budget.min_epochs}: must be between 1 and --epochs ({s.budget.epochs})")
+    if not 0 < s.budget.data_fraction <= 1:
+        raise ConfigError("the budget's data fraction must be in (0, 1]")
+    if s.gpus_per_trial is not None and s.gpus_per_trial < 0:
+        raise ConfigError("--gpus-per-trial: must be >= 0 (a fraction shares a GPU)")
+    if s.cpus_per_trial <= 0:
+        raise ConfigError("--cpus-per-trial: must be > 0")
+    if s.max_concurrent is not None and s.max_concurrent < 1:
+        raise ConfigError("--max-concurrent: must be at least 1")
+    if s.warm_start not in (None, "seed"):
+        raise ConfigError(f"--warm-start {s.warm_start!r}: the only warm start is `seed`")
+    for name in s.objectives:
+        OBJECTIVES.get(name, "--objectives")
+    make_sampler(s.sampler, s.seed)  # a sampler that cannot be made is bad input, found now
+
+
+def subset(data: ImageData, fraction: float, seed: int) -> ImageData:
+    """A stratified fraction of the training set (the test set stays whole)."""
+    if fraction < 1:
+        keep, _ = stratified_split(data.train_y, fraction, seed)
+        data = dataclasses.replace(
+            data, name=f"{data.name}[{fraction:g}]", train_x=data.train_x[keep], train_y=data.train_y[keep]
+        )
+    return data
+
+
+def check_splits(data: ImageData, recipe: TrainRecipe) -> None:
+    """Every trial trains and validates on something: found now, not in every trial."""
+    val, train = stratified_split(data.train_y, recipe.val_fraction, recipe.seed)
+    if len(val) == 0 or len(train) == 0:
+        raise DataError(
+            f"{data.name}: {len(data.train_y)} training images leave {len(train)} to train and {len(val)} to "
+            "validate on; use more data (or a budget with a larger data fraction)"
+        )
+
+
+def space_fingerprint(space: SearchSpace) -> str:
+    """A hash of what a space lets the search choose: comments, layout and description do not count."""
+    fields = dataclasses.asdict(space)
+    for key in ("source", "description"):
+        fields.pop(key)
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=repr).encode()).hexdigest()[:16]
+
+
+def plan_search(s: SearchSettings) -> SearchPlan:
+    """Check the settings, load the space and the data, and list the fixed candidates."""
+    check_settings(s)
+    space = load_space(s.space)
+    study_name = s.study or space.name
+    url = s.storage or default_storage(study_name)
+    check_url(url)
+    recipe = dataclasses.replace(
+        s.recipe or TrainRecipe(),
+        epochs=s.budget.epochs,
+        batch_size=s.budget.batch_size,
+        image_size=s.budget.image_size,
+        seed=s.seed,
+    )
+    data = subset(load_dataset(s.dataset, s.data_dir), s.budget.data_fraction, s.seed)
+    check_splits(data, recipe)
+    enqueue = [dict(p) for p in s.enqueue]
+    if s.warm_start == "seed":
+        enqueue += [params for _, params in warm_start_points(space, data.num_classes)]
+    for params in enqueue:  # a fixed candidate that is not in the space is bad input, found now
+        sample(space, optuna.trial.FixedTrial(params), num_classes=data.num_classes)
+    return SearchPlan(s, space, study_name, url, recipe, data, tuple(enqueue))

@@ -1,0 +1,38 @@
+"""Rules for choosing trials, as users write them: constraints on recorded values, and the knee of a front.
+
+Plain text parsing, no heavy imports: the CLI's help and argument checks use it before anything loads.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+
+from inas.errors import InasError
+
+KNEE_RULE = (
+    "knee: the Pareto member nearest the ideal point once each objective is scaled to [0, 1] over the "
+    "front (0: the front's best value, 1: its worst)"
+)
+OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
+CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
+# Names a constraint may use, beside the study's objectives (test errors never select).
+CONSTRAINABLE = ("val_top1", "val_top5", "params", "macs", "train_seconds")
+
+
+def parse_constraints(text: str, allowed: list[str]) -> list[tuple[str, str, float]]:
+    out = []
+    for part in text.split(","):
+        m = CONSTRAINT.match(part)
+        if not m:
+            raise InasError(
+                f"--pick {text!r}: use min-error, knee, or constraints like 'params<2e6' or 'params<2e6,macs<5e8'"
+            )
+        name, op, value = m.group(1), m.group(2), m.group(3)
+        if name not in allowed:
+            raise InasError(f"--pick {text!r}: unknown value {name!r}; constrain one of {', '.join(allowed)}")
+        try:
+            out.append((name, op, float(value)))
+        except ValueError:
+            raise InasError(f"--pick {text!r}: {value!r} is not a number") from None
+    return out

@@ -1,0 +1,78 @@
+"""One row a trial: what every reader of a study (report, trials, export) starts from."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import optuna
+import pandas as pd
+from optuna.trial import FrozenTrial, TrialState
+
+from inas.study.record import DUPLICATE_KEY, FAIL_REASON_KEY, is_copy
+
+# Reported values every inas trial carries, as columns of `trials_frame`.
+RECORD_COLUMNS = (
+    "val_top1",
+    "val_top5",
+    "test_top1",
+    "test_top5",
+    "params",
+    "macs",
+    "train_seconds",
+    "epochs_done",
+    "arch_hash",
+    "device",
+    DUPLICATE_KEY,
+)
+
+
+def objective_names(study: optuna.Study) -> list[str]:
+    names = study.metric_names
+    return list(names) if names else [f"objective_{i}" for i in range(len(study.directions))]
+
+
+def pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The non-dominated complete trials, without copies of repeated proposals (their twin stands)."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return [t for t in study.best_trials if not is_copy(t)] if complete else []
+
+
+def _cell(value):
+    """A sampled value as a table cell: lists (channel tuples, aux heads) become their JSON text."""
+    return json.dumps(value) if isinstance(value, (list, tuple, dict)) else value
+
+
+def trials_frame(study: optuna.Study) -> pd.DataFrame:
+    """One row a trial: number, state, objectives, pareto, the record inas keeps, the sampled choices
+    (one column each, named as in the space: `depth.4`, `block.norm`, ...) and the failure reason."""
+    objectives = objective_names(study)
+    pareto = {t.number for t in pareto_trials(study)}
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        row: dict = {"number": t.number, "state": t.state.name.lower()}
+        for i, name in enumerate(objectives):
+            row[name] = t.values[i] if t.values else math.nan
+        row["pareto"] = t.number in pareto
+        for key in RECORD_COLUMNS:
+            if key not in row or t.user_attrs.get(key) is not None:
+                row[key] = t.user_attrs.get(key)
+        if row.get(DUPLICATE_KEY) is not None:
+            row[DUPLICATE_KEY] = int(row[DUPLICATE_KEY])
+        row["duration_s"] = t.duration.total_seconds() if t.duration else math.nan
+        row[FAIL_REASON_KEY] = t.user_attrs.get(FAIL_REASON_KEY, "")
+        row.update({name: _cell(value) for name, value in t.params.items()})
+        rows.append(row)
+    # An objective named like a record ("params") is one column: the same value, and pruned trials have it.
+    columns = list(
+        dict.fromkeys(["number", "state", *objectives, "pareto", *RECORD_COLUMNS, "duration_s", FAIL_REASON_KEY])
+    )
+    frame = pd.DataFrame(rows, columns=None if rows else columns)
+    frame[DUPLICATE_KEY] = frame[DUPLICATE_KEY].astype("Int64")  # trial numbers, blank when not a copy
+    return frame.reindex(columns=columns + sorted(c for c in frame.columns if c not in columns))
+
+
+def choice_columns(frame: pd.DataFrame, study: optuna.Study) -> list[str]:
+    """The columns of `trials_frame` that hold sampled choices."""
+    names = {n for t in study.get_trials(deepcopy=False) for n in t.params}
+    return [c for c in frame.columns if c in names]

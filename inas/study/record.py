@@ -1,0 +1,104 @@
+"""What inas records of a trial in the study, under which keys, and how trials are counted.
+
+Every key a trial's record uses is named here once: search writes them, report, export and
+reproduce read them.
+"""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+# User attributes of a study.
+SETTINGS_KEY = "settings"  # what a resumed search must share with the one it continues
+VERSION_KEY = "inas_version"
+
+# User attributes of a trial.
+ARCH_KEY = "arch"  # the ArchConfig trained, as a dict
+RECIPE_KEY = "recipe"  # the TrainRecipe trained with, as a dict
+CURVE_KEY = "val_top1_curve"  # [[epoch, validation top-1 error], ...]
+DUPLICATE_KEY = "duplicate_of"  # a repeated proposal that reused this earlier trial's outcome
+FAIL_REASON_KEY = "fail_reason"
+INTERRUPTED_KEY = "interrupted"  # a trial a stopped search left unfinished
+ENQUEUED_KEY = "enqueued"  # a fixed candidate the user asked for (warm start, an experiment's variants)
+
+# Reported metrics kept as user attributes of the trial.
+RECORD_KEYS = (
+    "arch_hash",
+    "params",
+    "macs",
+    "epochs_done",
+    "epochs_total",
+    "train_seconds",
+    "eval_seconds",
+    "images_per_second",
+    "val_top1",
+    "val_top5",
+    "test_top1",
+    "test_top5",
+    "latency_ms",
+    "peak_memory_bytes",
+    "device",
+    "torch_version",
+    "inas_version",
+    "started_at",
+    "finished_at",
+    "node",
+)
+
+# States whose candidate needs no second run (FAIL may be transient: it is tried again).
+DONE_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
+STALE_STATES = (TrialState.RUNNING, TrialState.WAITING)
+
+
+def is_copy(t: FrozenTrial) -> bool:
+    """A trial that reused an identical earlier trial's outcome instead of training."""
+    return DUPLICATE_KEY in t.user_attrs
+
+
+def counts(study: optuna.Study) -> dict[str, int]:
+    """Trials by state, and `copies`: finished trials that reused an identical earlier trial's outcome."""
+    out = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0, "copies": 0}
+    for t in study.get_trials(deepcopy=False):
+        out[t.state.name.lower()] = out.get(t.state.name.lower(), 0) + 1
+        out["copies"] += is_copy(t)
+    return out
+
+
+def counts_toward_trials(t: FrozenTrial) -> bool:
+    """Finished, trained here (not a copy of an earlier trial) and not cut short by a stopped search."""
+    return t.state.is_finished() and not is_copy(t) and INTERRUPTED_KEY not in t.user_attrs
+
+
+def trained(study: optuna.Study) -> int:
+    """Finished trials that count toward `--trials`."""
+    return sum(counts_toward_trials(t) for t in study.get_trials(deepcopy=False))
+
+
+def mark_failed(storage: optuna.storages.BaseStorage, study: optuna.Study, number: int, reason: str) -> None:
+    """Mark trial `number` FAIL as interrupted, with its reason (through the storage's public API: the
+    trial may be WAITING, which `Study.tell` refuses)."""
+    study_id = storage.get_study_id_from_name(study.study_name)
+    trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
+    storage.set_trial_user_attr(trial_id, FAIL_REASON_KEY, reason)
+    storage.set_trial_user_attr(trial_id, INTERRUPTED_KEY, True)
+    storage.set_trial_state_values(trial_id, TrialState.FAIL)
+
+
+def fail_stale_trials(
+    storage: optuna.storages.BaseStorage, study: optuna.Study, reason: str = "left running by a search that stopped"
+) -> int:
+    """Mark FAIL the trials a stopped search left RUNNING or WAITING (we hold the study's lock, so none
+    of them is alive). They do not count toward `--trials`, and their fixed candidates run again."""
+    stale = study.get_trials(deepcopy=False, states=STALE_STATES)
+    for t in stale:
+        why = reason if t.state == TrialState.RUNNING else "not started before the search stopped"
+        mark_failed(storage, study, t.number, why)
+    return len(stale)
+
+
+def pending_points(study: optuna.Study, points: list[dict]) -> list[dict]:
+    """The fixed candidates that no COMPLETE or PRUNED trial has run yet (a resumed search runs the
+    rest; a failed one is tried again)."""
+    done = [t.params for t in study.get_trials(deepcopy=False, states=DONE_STATES)]
+    return [p for p in points if p not in done]

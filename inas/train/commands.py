@@ -1,0 +1,128 @@
+"""`inas train`: one network, trained and tested."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from inas.cli_common import DataDirOpt, DeviceOpt, JsonOpt, console, print_json, user_errors
+
+
+def _err(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+@user_errors
+def train_command(
+    preset: Annotated[str | None, typer.Option("--preset", help="A preset name (see `inas model list`).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="A JSON architecture config.")] = None,
+    dataset: Annotated[
+        str, typer.Option("--dataset", help="cifar10, cifar100, fashion-mnist, mnist, imagefolder:PATH, synthetic[:N].")
+    ] = "cifar10",
+    data_dir: DataDirOpt = None,
+    recipe_name: Annotated[
+        str, typer.Option("--recipe", help="inas (fast pipeline) or seed (the seed's training).")
+    ] = "inas",
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1)] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
+    lr: Annotated[float | None, typer.Option("--lr", min=0.0)] = None,
+    optimizer: Annotated[str | None, typer.Option("--optimizer", help="sgd, adamw or adadelta.")] = None,
+    schedule: Annotated[str | None, typer.Option("--schedule", help="onecycle, cosine or step.")] = None,
+    weight_decay: Annotated[float | None, typer.Option("--weight-decay", min=0.0)] = None,
+    label_smoothing: Annotated[float | None, typer.Option("--label-smoothing", min=0.0)] = None,
+    augment: Annotated[str | None, typer.Option("--augment", help="crop_flip, flip or none.")] = None,
+    image_size: Annotated[int | None, typer.Option("--image-size", min=1, help="Train at this side.")] = None,
+    val_fraction: Annotated[float | None, typer.Option("--val-fraction", min=0.0, help="Held out to validate.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    device: DeviceOpt = "auto",
+    save: Annotated[
+        Path | None, typer.Option("--save", help="Write the trained model here (a folder `inas.load_model` reads).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train one network and report validation (per epoch) and test errors."""
+    from inas.files import check_out_dir
+    from inas.model.source import load_arch
+    from inas.train.recipe import RECIPES
+
+    base = RECIPES.get(recipe_name, "--recipe")()
+    arch = load_arch(preset, config)
+    options = dict(
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        optimizer=optimizer,
+        schedule=schedule,
+        weight_decay=weight_decay,
+        label_smoothing=label_smoothing,
+        augment=augment,
+        image_size=image_size,
+        val_fraction=val_fraction,
+        seed=seed,
+    )
+    recipe = base.with_overrides({k: v for k, v in options.items() if v is not None}, where="option")
+    if save is not None:
+        check_out_dir(save, "--save")
+    _train(arch, recipe, dataset, data_dir, device, save, as_json)
+
+
+def _train(arch, recipe, dataset: str, data_dir: str | None, device: str, save: Path | None, as_json: bool) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from inas.data.datasets import load_dataset
+    from inas.train.loop import pick_device, train
+
+    torch_device = pick_device(device)
+    data = load_dataset(dataset, data_dir)
+    arch = arch.with_classes(data.num_classes)
+    progress = Progress(
+        TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=as_json,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task("train", total=None, epoch=1, epochs=recipe.epochs, status="")
+
+        def on_batch(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        def on_epoch(m, _result) -> bool:
+            status = f"loss {m.train_loss:.3f}  val top-1 err {_err(m.val_top1)}  {m.images_per_second:,.0f} img/s"
+            progress.update(task, epoch=min(m.epoch + 1, recipe.epochs), status=status)
+            if not as_json:
+                progress.console.print(f"epoch {m.epoch}: {status}")
+            return True
+
+        model, result = train(arch, recipe, data, device=torch_device, on_epoch=on_epoch, on_batch=on_batch)
+    if save is not None and result.status == "nan":
+        save = None  # a diverged network is not worth keeping; the summary says why
+        result.message = (result.message + "; " if result.message else "") + "no model written"
+    if save is not None:
+        from inas.train.bundle import describe, model_card, write_bundle
+
+        bundle, metrics = describe(model, recipe, data, result, {"command": "inas train"})
+        write_bundle(save, model, bundle, metrics, model_card(bundle, metrics))
+    summary = {"status": result.status, "dataset": data.name, "arch_hash": arch.hash(), **result.to_dict()}
+    summary["recipe"] = recipe.to_dict()
+    if as_json:
+        print_json(summary)
+    else:
+        console().print(
+            f"[bold]{result.status}[/bold]  {data.name}  {result.params:,} params  on {result.device}\n"
+            f"validation top-1 / top-5 error {_err(result.val_top1)} / {_err(result.val_top5)}   "
+            f"test {_err(result.test_top1)} / {_err(result.test_top5)}\n"
+            f"training {result.train_seconds:.1f} s ({result.images_per_second:,.0f} img/s), "
+            f"evaluation {result.eval_seconds:.1f} s" + (f"\n{result.message}" if result.message else "")
+        )
+        if save is not None:
+            console().print(f"model: {save}")
+    if result.status == "nan":
+        raise typer.Exit(1)
