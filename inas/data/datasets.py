@@ -44,10 +44,17 @@ class ImageData:
     def image_size(self) -> int:
         return int(self.train_x.shape[-1])
 
-    def mean_std(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """Per-channel mean and std of the training images, in [0, 1] units."""
-        x = self.train_x[:10_000].float().div_(255)
-        return tuple(x.mean((0, 2, 3)).tolist()), tuple(x.std((0, 2, 3)).clamp_min(1e-3).tolist())
+
+
+STATS_SAMPLE = 10_000  # images the normalisation statistics are computed on
+
+
+def channel_stats(images: torch.Tensor, seed: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std, in [0, 1] units, of a seeded random sample of `images` (uint8
+    N x C x H x W). Random, not the first ones: image folders come sorted by class."""
+    pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:STATS_SAMPLE]
+    x = images[pick].float().div_(255)
+    return tuple(x.mean((0, 2, 3)).tolist()), tuple(x.std((0, 2, 3)).clamp_min(1e-3).tolist())
 
 
 def default_data_dir() -> Path:

@@ -34,6 +34,7 @@ from inas.files import check_out_dir, make_ordinary
 from inas.model.config import ArchConfig
 from inas.model.network import GoogLeNet, build
 from inas.model.stats import measure
+from inas.train.loop import normalisation
 from inas.train.metrics import TrainResult
 from inas.train.recipe import TrainRecipe
 
@@ -217,7 +218,7 @@ def describe(
     model: torch.nn.Module, recipe: TrainRecipe, data: ImageData, result: TrainResult, source: dict[str, Any]
 ) -> tuple[BundleConfig, dict[str, Any]]:
     """The config and metrics of a model `train` returned (its config has the dataset's classes)."""
-    mean, std = data.mean_std()  # what training normalised with
+    mean, std = normalisation(data, recipe)  # what training normalised with
     size = recipe.image_size or model.config.input_size
     config = BundleConfig(model.config, recipe.to_dict(), data.name, data.classes, mean, std, size, source)
     return config, metrics_of(result, measure(model.config, input_size=size).macs)

@@ -15,7 +15,7 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
-from inas.data.datasets import ImageData, stratified_split
+from inas.data.datasets import ImageData, channel_stats, stratified_split
 from inas.data.loader import DeviceLoader
 from inas.errors import ConfigError, DataError
 from inas.model.config import ArchConfig
@@ -64,6 +64,15 @@ def make_schedule(opt: torch.optim.Optimizer, r: TrainRecipe, steps_per_epoch: i
     return torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=r.step_gamma), False
 
 
+def normalisation(data: ImageData, r: TrainRecipe) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of the images `r` trains on (its training split, not the validation
+    images), the same for every network trained with `r` on `data`."""
+    train_x = data.train_x
+    if r.val_fraction > 0:
+        train_x = train_x[stratified_split(data.train_y, r.val_fraction, r.seed)[1]]
+    return channel_stats(train_x, r.seed)
+
+
 def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torch.device):
     """(train loader, validation loader or None, test loader), sharing the dataset's statistics."""
     if data.channels != arch.in_channels:
@@ -71,13 +80,15 @@ def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torc
             f"{data.name} has {data.channels}-channel images but the network takes {arch.in_channels}; "
             "choose a preset or config made for this dataset"
         )
-    mean, std = data.mean_std()
     size = r.image_size or arch.input_size
-    common = dict(mean=mean, std=std, device=device, size=size, channels_last=device.type == "cuda")
     train_x, train_y, val = data.train_x, data.train_y, None
     if r.val_fraction > 0:
         val_idx, train_idx = stratified_split(data.train_y, r.val_fraction, r.seed)
         train_x, train_y = data.train_x[train_idx], data.train_y[train_idx]
+    # Normalise by the training split alone: validation images must not feed what the network sees.
+    mean, std = normalisation(data, r)
+    common = dict(mean=mean, std=std, device=device, size=size, channels_last=device.type == "cuda")
+    if r.val_fraction > 0:
         if len(train_idx) == 0 or len(val_idx) == 0:
             raise DataError(
                 f"{data.name}: a validation fraction of {r.val_fraction:g} leaves {len(train_idx)} training and "

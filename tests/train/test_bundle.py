@@ -10,7 +10,7 @@ from inas.data.datasets import load_dataset
 from inas.errors import InasError
 from inas.model.presets import get_preset
 from inas.train.bundle import BundleConfig, BundleError, metrics_of, model_card, read_config, write_bundle
-from inas.train.loop import train
+from inas.train.loop import normalisation, train
 from inas.train.recipe import TrainRecipe
 
 
@@ -20,7 +20,7 @@ def trained():
     arch = get_preset("seed/short4", num_classes=10)
     recipe = TrainRecipe(epochs=1, batch_size=16, image_size=16)
     model, result = train(arch, recipe, data, device="cpu")
-    mean, std = data.mean_std()
+    mean, std = normalisation(data, recipe)
     config = BundleConfig(model.config, recipe.to_dict(), data.name, data.classes, mean, std, 16, {"command": "test"})
     return model, config, metrics_of(result, 123)
 

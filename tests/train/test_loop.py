@@ -122,3 +122,37 @@ def test_onecycle_works_for_any_length(steps):
     assert max(lrs) == pytest.approx(0.1)
     peak = lrs.index(max(lrs))
     assert lrs[: peak + 1] == sorted(lrs[: peak + 1]) and lrs[peak:] == sorted(lrs[peak:], reverse=True)
+
+
+def class_sorted(n_per_class: int, values: list[int]) -> "ImageData":  # noqa: F821
+    """An image folder's order: every class's images together, class c all of value values[c]."""
+    from inas.data.datasets import ImageData
+
+    labels = torch.arange(len(values)).repeat_interleave(n_per_class)
+    images = torch.tensor(values, dtype=torch.uint8)[labels].view(-1, 1, 1, 1).expand(-1, 3, 2, 2).contiguous()
+    return ImageData("sorted", images, labels, images[:10], labels[:10], tuple(map(str, range(len(values)))))
+
+
+def test_normalisation_samples_every_class_of_a_sorted_folder():
+    """Regression: the statistics came from the first 10,000 images, one class of a sorted folder."""
+    from inas.train.loop import data_loaders
+
+    data = class_sorted(6_000, [0, 255])  # 12,000 images: the first 10,000 are nearly all black
+    train_loader, _, _ = data_loaders(data, TINY.with_classes(2), FAST, torch.device("cpu"))
+    mean = train_loader.mean.flatten() / 255
+    assert mean.tolist() == pytest.approx([0.5] * 3, abs=0.03)
+
+
+def test_normalisation_leaves_the_validation_images_out():
+    from inas.data.datasets import stratified_split
+    from inas.train.loop import normalisation
+
+    data = class_sorted(50, [100, 100])
+    val, _ = stratified_split(data.train_y, FAST.val_fraction, FAST.seed)
+    images = data.train_x.clone()
+    images[val] = 255  # only validation images are bright: the statistics must not see them
+    data = dataclasses.replace(data, train_x=images)
+    mean, std = normalisation(data, FAST)
+    assert mean == pytest.approx((100 / 255,) * 3) and std == pytest.approx((1e-3,) * 3)
+    everything = normalisation(data, dataclasses.replace(FAST, val_fraction=0.0))[0]
+    assert everything[0] > mean[0]  # with nothing held out, they are all training images
