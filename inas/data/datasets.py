@@ -45,7 +45,6 @@ class ImageData:
         return int(self.train_x.shape[-1])
 
 
-
 STATS_SAMPLE = 10_000  # images the normalisation statistics are computed on
 
 

@@ -15,7 +15,7 @@ from inas.errors import ConfigError, DataError
 from inas.search.settings import OBJECTIVES, SearchSettings, make_sampler
 from inas.search.warmstart import warm_start_points
 from inas.space.registry import load_space
-from inas.space.sampling import sample
+from inas.space.sampling import resolve, sample
 from inas.space.schema import SearchSpace
 from inas.study.storage import check_url, default_storage
 from inas.train.recipe import TrainRecipe
@@ -32,6 +32,12 @@ class SearchPlan:
     recipe: TrainRecipe  # the budget's recipe; a candidate's sampled recipe values override it
     data: ImageData  # the budget's share of the training set, and the whole test set
     enqueue: tuple[dict[str, Any], ...]  # fixed candidates: the user's, then the warm start's
+
+    def candidate_key(self, params: dict[str, Any]) -> str:
+        """What sampled values stand for: the network's hash and the whole recipe it trains with (other
+        values may build the same network: a multiplier that rounds to the same widths, say)."""
+        arch, recipe = resolve(self.space, params, self.recipe, self.data.num_classes, self.data.channels)
+        return f"{arch.hash()} {json.dumps(recipe.to_dict(), sort_keys=True)}"
 
     def study_settings(self) -> dict[str, Any]:
         """What a resumed search must share with the one it continues."""

@@ -128,7 +128,9 @@ def tune_study(
 
     s = plan.settings
     fixed = pending_points(study, list(plan.enqueue))[:remaining]
-    searcher: Any = StudySearcher(study, functools.partial(_define, plan.space), s.metric_keys(), fixed)
+    searcher: Any = StudySearcher(
+        study, functools.partial(_define, plan.space), s.metric_keys(), fixed, key=plan.candidate_key
+    )
     if s.max_concurrent:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=s.max_concurrent)
     if s.budget.min_epochs < s.budget.epochs:

@@ -11,11 +11,13 @@ Written on Ray's public `Searcher` and Optuna's public ask/tell API. What it rec
   `study.direction`, which a multi-objective study refuses (Trial.report refuses them for that reason).
 - The trial's record (architecture, recipe, params, MACs, times, errors, device, versions) is kept as
   user attributes.
-- A sampler's proposal identical to a trial already COMPLETE or PRUNED (same sampled values, so the same
-  network, recipe and seed) is not trained again: it is recorded at once with that trial's outcome and
-  the user attribute `duplicate_of`, and the sampler is asked again (up to MAX_REPROPOSALS times; after
-  that the space is nearly exhausted and the repeat is trained). Fixed candidates (enqueued) are
-  always trained: the user asked for each.
+- A proposal is a repeat when its candidate (`key`: the network and the recipe it trains, so other
+  sampled values may build the same one) is that of a trial already COMPLETE or PRUNED: it is recorded
+  at once with that trial's outcome and the user attribute `duplicate_of`. When its twin is still
+  training, it waits for the twin's outcome instead of training again (it stays RUNNING in the study
+  until then). Either way the sampler is asked again, up to MAX_REPROPOSALS times; after that the space
+  is nearly exhausted and the repeat is trained. Fixed candidates (enqueued) are always trained: the
+  user asked for each.
 """
 
 from __future__ import annotations
@@ -69,13 +71,19 @@ class StudySearcher(Searcher):
         define: Callable[[Trial], Any],
         objective_keys: tuple[str, ...],
         fixed: Iterable[dict[str, Any]] = (),
+        key: Callable[[dict[str, Any]], str] | None = None,
     ):
         super().__init__()
         self.study = study
         self.define = define
         self.objective_keys = objective_keys  # keys of the reported result, in the study's objective order
+        # The candidate a trial's sampled values stand for; by default the values themselves.
+        self.key = key or (lambda params: json.dumps(params, sort_keys=True, default=str))
         self._trials: dict[str, Trial] = {}  # Ray trial id -> the Optuna trial it runs
         self._curves: dict[str, dict[int, float]] = {}
+        self._keys: dict[int, str | None] = {}  # trial number -> its candidate (None: not a valid one)
+        self._training: dict[str, str] = {}  # candidate -> Ray trial id training it
+        self._waiting: dict[str, list[Trial]] = {}  # Ray trial id -> repeats waiting for its outcome
         for params in fixed:
             study.enqueue_trial(params, user_attrs={ENQUEUED_KEY: True})
 
@@ -86,23 +94,37 @@ class StudySearcher(Searcher):
         for attempt in range(MAX_REPROPOSALS + 1):
             trial = self.study.ask()
             self.define(trial)
-            last = attempt == MAX_REPROPOSALS  # the space is nearly exhausted: train the repeat
-            twin = None if last or trial.user_attrs.get(ENQUEUED_KEY) else self._twin(trial)
-            if twin is not None:
+            key = self._key(trial.number, trial.params)
+            # The last attempt trains even a repeat: the space is nearly exhausted.
+            if attempt < MAX_REPROPOSALS and key is not None and not trial.user_attrs.get(ENQUEUED_KEY):
+                twin = self._done_twin(trial.number, key)
                 try:
-                    self._copy_outcome(trial, twin)
-                    continue
+                    if twin is not None:
+                        self._copy_outcome(trial, twin)
+                        continue
+                    if key in self._training:
+                        self._waiting.setdefault(self._training[key], []).append(trial)
+                        continue
                 except Exception as e:  # bookkeeping must not stop the search: train the repeat instead
-                    log.warning("could not record trial %s as a copy of %s: %s", trial.number, twin.number, e)
+                    log.warning("could not record trial %s as a repeat: %s", trial.number, e)
             self._trials[trial_id] = trial
+            if key is not None:
+                self._training.setdefault(key, trial_id)
             return dict(trial.params)
         raise AssertionError("unreachable: the last attempt always returns")
 
-    def _twin(self, trial: Trial) -> FrozenTrial | None:
-        """An earlier trial with the same sampled values that finished COMPLETE or PRUNED."""
-        params = trial.params
+    def _key(self, number: int, params: dict[str, Any]) -> str | None:
+        if number not in self._keys:
+            try:
+                self._keys[number] = self.key(params)
+            except Exception:  # an invalid candidate is trained (and fails with its reason), never copied
+                self._keys[number] = None
+        return self._keys[number]
+
+    def _done_twin(self, number: int, key: str) -> FrozenTrial | None:
+        """An earlier trial of the same candidate that finished COMPLETE or PRUNED."""
         for t in self.study.get_trials(deepcopy=False, states=DONE_STATES):
-            if t.params == params and t.number != trial.number:
+            if t.number != number and self._key(t.number, t.params) == key:
                 return t
         return None
 
@@ -142,14 +164,32 @@ class StudySearcher(Searcher):
             self.on_trial_result(trial_id, result)
         trial = self._trials.pop(trial_id)
         self._curves.pop(trial_id, None)
+        self._training = {k: v for k, v in self._training.items() if v != trial_id}
+        finished = None
         try:
-            self._record(trial, result, error)
+            finished = self._record(trial, result, error)
         except Exception as e:  # never lose the search over one trial's bookkeeping
             log.warning("could not record trial %s: %s", trial.number, e)
             with contextlib.suppress(Exception):  # leave no trial RUNNING for ever
-                self.study.tell(trial, state=TrialState.FAIL)
+                finished = self.study.tell(trial, state=TrialState.FAIL)
+        for repeat in self._waiting.pop(trial_id, []):
+            try:
+                self._resolve_repeat(repeat, trial.number, finished)
+            except Exception as e:
+                log.warning("could not record trial %s as a repeat of %s: %s", repeat.number, trial.number, e)
 
-    def _record(self, trial: Trial, result: dict | None, error: bool) -> None:
+    def _resolve_repeat(self, repeat: Trial, twin_number: int, twin: FrozenTrial | None) -> None:
+        """A repeat that waited for its twin gets the twin's outcome; a failed twin fails it too (a failure
+        may be transient: a later proposal of the candidate trains it again)."""
+        if twin is not None and twin.state in DONE_STATES:
+            self._copy_outcome(repeat, twin)
+            return
+        reason = (twin.user_attrs.get(FAIL_REASON_KEY) if twin is not None else None) or "failed"
+        repeat.set_user_attr(DUPLICATE_KEY, twin_number)
+        repeat.set_user_attr(FAIL_REASON_KEY, f"same candidate as trial {twin_number}, which failed: {reason}")
+        self.study.tell(repeat, state=TrialState.FAIL)
+
+    def _record(self, trial: Trial, result: dict | None, error: bool) -> FrozenTrial:
         state, reason = trial_state(result, error)
         values = None
         if state == TrialState.COMPLETE:
@@ -164,4 +204,4 @@ class StudySearcher(Searcher):
                 trial.set_user_attr(key, json.loads(result[key]))
         if reason:
             trial.set_user_attr(FAIL_REASON_KEY, reason)
-        self.study.tell(trial, values, state=state)
+        return self.study.tell(trial, values, state=state)

@@ -6,7 +6,6 @@ so the searcher records the trial as FAIL and the search goes on.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import socket
@@ -15,13 +14,12 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-import optuna
 import torch
 
 from inas import __version__
 from inas.data.datasets import ImageData
 from inas.model.stats import measure
-from inas.space.sampling import sample
+from inas.space.sampling import resolve
 from inas.space.schema import SearchSpace
 from inas.train.loop import train
 from inas.train.recipe import TrainRecipe
@@ -83,16 +81,13 @@ def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, 
         "inas_version": __version__,
     }
     try:
-        cand = sample(settings.space, optuna.trial.FixedTrial(config), num_classes=data.num_classes)
-        if cand.arch.in_channels != data.channels:  # like the classes: the stem takes what the dataset has
-            cand = dataclasses.replace(cand, arch=dataclasses.replace(cand.arch, in_channels=data.channels))
-        recipe = settings.recipe.with_overrides(cand.recipe)
-        stats = measure(cand.arch, input_size=recipe.image_size or None)  # what is trained
+        arch, recipe = resolve(settings.space, config, settings.recipe, data.num_classes, data.channels)
+        stats = measure(arch, input_size=recipe.image_size or None)  # what is trained
         device = pick_trial_device()
         record.update(
-            arch=cand.arch.to_json(),
+            arch=arch.to_json(),
             recipe=json.dumps(recipe.to_dict()),
-            arch_hash=cand.arch.hash(),
+            arch_hash=arch.hash(),
             params=stats.params,
             macs=stats.macs,
             epochs_total=recipe.epochs,
@@ -114,8 +109,8 @@ def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, 
             if m.epoch == recipe.epochs:
                 record["finished_at"] = time.time()
                 if settings.measure_latency:
-                    size = recipe.image_size or cand.arch.input_size
-                    record["latency_ms"] = latency_ms(model_ref[0], (1, cand.arch.in_channels, size, size), device)
+                    size = recipe.image_size or arch.input_size
+                    record["latency_ms"] = latency_ms(model_ref[0], (1, arch.in_channels, size, size), device)
                 record["status"] = "ok"
             report(dict(record))
             return True
@@ -124,8 +119,8 @@ def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, 
         if settings.measure_latency:
             from inas.model.network import build
 
-            model_ref.append(build(cand.arch).to(device))  # timing needs no trained weights
-        _, result = train(cand.arch, recipe, data, device=device, on_epoch=on_epoch)
+            model_ref.append(build(arch).to(device))  # timing needs no trained weights
+        _, result = train(arch, recipe, data, device=device, on_epoch=on_epoch)
         if result.status == "nan":
             raise FloatingPointError(result.message)
     except Exception as e:

@@ -106,6 +106,16 @@ def sample(space: SearchSpace, trial: optuna.trial.BaseTrial, num_classes: int |
     return Candidate(validate(arch, f"{space.name} candidate"), recipe, dict(trial.params))
 
 
+def resolve(
+    space: SearchSpace, params: dict[str, Any], base: TrainRecipe, num_classes: int, channels: int
+) -> tuple[ArchConfig, TrainRecipe]:
+    """The network and the recipe a trial with these sampled values trains: the dataset sets the
+    classes and the stem's channels, the candidate's recipe values override `base`."""
+    cand = sample(space, optuna.trial.FixedTrial(params), num_classes=num_classes)
+    arch = cand.arch if cand.arch.in_channels == channels else dataclasses.replace(cand.arch, in_channels=channels)
+    return arch, base.with_overrides(cand.recipe)
+
+
 def sample_many(space: SearchSpace, n: int, seed: int | None = 0, num_classes: int | None = None) -> list[Candidate]:
     """Up to `n` distinct candidates drawn at random (fewer if the space has fewer)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -4,6 +4,8 @@ from optuna.trial import TrialState
 
 from inas.search.searcher import trial_state
 
+DONE = {"epochs_done": 1, "epochs_total": 1, "status": "ok", "params": 7}
+
 
 def test_full_run_is_complete():
     assert trial_state({"status": "ok", "epochs_done": 3, "epochs_total": 3}, error=False) == (TrialState.COMPLETE, "")
@@ -99,7 +101,48 @@ def choice_searcher(choices, fixed=()):
     return StudySearcher(study, lambda t: t.suggest_categorical("x", choices), ("val_top1",), fixed)
 
 
-DONE = {"epochs_done": 1, "epochs_total": 1, "status": "ok", "params": 7}
+def scripted_searcher(names):
+    """Proposes 0, 1, 2, ... in turn (`i`); proposal i builds the candidate names[i].lower(), so "a"
+    and "A" are two sampled values of one candidate."""
+    import itertools
+
+    import optuna
+
+    from inas.search.searcher import StudySearcher
+
+    count = itertools.count()
+
+    def define(t):
+        i = next(count)
+        t.suggest_int("i", i, i)
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    return StudySearcher(study, define, ("val_top1",), key=lambda p: names[p["i"]].lower())
+
+
+def test_other_values_that_build_the_same_candidate_are_repeats():
+    searcher = scripted_searcher(["a", "A", "b"])
+    searcher.suggest("t0")
+    searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.3})
+    assert searcher.suggest("t1") == {"i": 2}  # "A" was recorded from trial 0 without training
+    copy = searcher.study.trials[1]
+    assert copy.user_attrs["duplicate_of"] == 0 and copy.values == [0.3] and copy.state == TrialState.COMPLETE
+
+
+def test_a_repeat_of_a_running_trial_waits_for_its_outcome():
+    searcher = scripted_searcher(["a", "A", "b", "B", "c"])
+    assert searcher.suggest("t0") == {"i": 0}
+    assert searcher.suggest("t1") == {"i": 2}  # "A" waits for trial 0 instead of training
+    assert searcher.suggest("t2") == {"i": 4}  # "B" waits for "b"
+    states = [t.state for t in searcher.study.trials]
+    assert states[1] == TrialState.RUNNING and states[3] == TrialState.RUNNING  # waiting, not given to Ray
+    searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.3})
+    searcher.on_trial_complete("t1", {"status": "fail", "fail_reason": "CUDA out of memory"})
+    waited_ok, waited_fail = searcher.study.trials[1], searcher.study.trials[3]
+    assert waited_ok.state == TrialState.COMPLETE and waited_ok.values == [0.3]
+    assert waited_ok.user_attrs["duplicate_of"] == 0
+    assert waited_fail.state == TrialState.FAIL and waited_fail.user_attrs["duplicate_of"] == 2
+    assert "which failed: CUDA out of memory" in waited_fail.user_attrs["fail_reason"]
 
 
 def test_repeated_proposal_reuses_the_finished_twin():
