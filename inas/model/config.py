@@ -189,6 +189,20 @@ def aux_head_names(cfg: ArchConfig) -> tuple[str, ...]:
     return tuple(module_name(a.stage, a.module) for a in cfg.aux_heads)
 
 
+def scale_width(cfg: ArchConfig, factor: float, multiple: int = 4) -> ArchConfig:
+    """The same network with every Inception channel count scaled by `factor`, rounded to a multiple of
+    `multiple` (at least `multiple`): a reduced-width copy, cheaper to train, with the same depth and
+    options. The stem and the auxiliary heads keep their sizes."""
+    if factor == 1:
+        return cfg
+
+    def scaled(m: InceptionCfg) -> InceptionCfg:
+        return InceptionCfg.of([max(multiple, round(c * factor / multiple) * multiple) for c in m.as_tuple()])
+
+    stages = tuple(dataclasses.replace(s, modules=tuple(scaled(m) for m in s.modules)) for s in cfg.stages)
+    return dataclasses.replace(cfg, stages=stages)
+
+
 # -- shape arithmetic (no tensors) ---------------------------------------------------------
 
 

@@ -81,6 +81,12 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
         f" &middot; dataset {html.escape(str(settings.get('dataset', '?')))} &middot; objectives (minimised) "
         f"{html.escape(', '.join(objectives))}</p><p><b>Trials:</b> {_fmt_counts(counts)}</p>"
     )
+    if "fidelity" in settings:  # errors measured at a reduced cost rank candidates; they are not final errors
+        page.text(
+            f"<p><b>Fidelity:</b> validation errors come from {html.escape(str(settings['fidelity']))}; "
+            "params and MACs are those of the full-size networks. Retrain a candidate to know its real error "
+            "(<code>inas export</code>).</p>"
+        )
     notes = []
     if frame.empty:
         notes.append(f"study {ref.name!r} has no trials yet; run `inas search` (or wait for it)")

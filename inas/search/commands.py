@@ -78,5 +78,6 @@ def search_command(
     )
     for name, value in summary.best.items():
         typer.echo(f"  best {name}: {value:,.4g}")
+    typer.echo(f"errors measured at the budget's fidelity: {settings.budget.fidelity()}")
     typer.echo(f"report: inas report {summary.study}" + (f" --storage {summary.storage}" if storage else ""))
     typer.echo(f"browse: optuna-dashboard {summary.storage}")

@@ -50,6 +50,8 @@ class SearchPlan:
             "recipe": self.recipe.to_dict(),
             "min_epochs": s.budget.min_epochs,
             "data_fraction": s.budget.data_fraction,
+            "width": s.budget.width,
+            "fidelity": s.budget.fidelity(),
             "sampler": s.sampler,
         }
 
@@ -61,6 +63,8 @@ def check_settings(s: SearchSettings) -> None:
         raise ConfigError(f"--min-epochs {s.budget.min_epochs}: must be between 1 and --epochs ({s.budget.epochs})")
     if not 0 < s.budget.data_fraction <= 1:
         raise ConfigError("the budget's data fraction must be in (0, 1]")
+    if not 0 < s.budget.width <= 1:
+        raise ConfigError("the budget's width must be in (0, 1]")
     if s.gpus_per_trial is not None and s.gpus_per_trial < 0:
         raise ConfigError("--gpus-per-trial: must be >= 0 (a fraction shares a GPU)")
     if s.cpus_per_trial <= 0:

@@ -150,6 +150,7 @@ def tune_study(
         cpus=s.cpus_per_trial,
         metric_keys=s.metric_keys(),
         measure_latency="latency_ms" in s.objectives,
+        width=s.budget.width,
     )
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, settings=settings, data=plan.data),  # data goes to the object store once

@@ -18,6 +18,7 @@ import torch
 
 from inas import __version__
 from inas.data.datasets import ImageData
+from inas.model.config import scale_width
 from inas.model.stats import measure
 from inas.space.sampling import resolve
 from inas.space.schema import SearchSpace
@@ -32,6 +33,7 @@ class TrialSettings:
     cpus: float
     metric_keys: tuple[str, ...] = ()  # Ray insists that every report carries the searched metrics
     measure_latency: bool = False
+    width: float = 1.0  # below 1: train a reduced-width copy (the objectives stay the full network's)
 
 
 def pick_trial_device() -> torch.device:
@@ -91,6 +93,7 @@ def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, 
             params=stats.params,
             macs=stats.macs,
             epochs_total=recipe.epochs,
+            train_width=settings.width,
             device=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         )
 
@@ -120,7 +123,8 @@ def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, 
             from inas.model.network import build
 
             model_ref.append(build(arch).to(device))  # timing needs no trained weights
-        _, result = train(arch, recipe, data, device=device, on_epoch=on_epoch)
+        # The errors come from the budget's fidelity: a reduced-width copy where the budget says so.
+        _, result = train(scale_width(arch, settings.width), recipe, data, device=device, on_epoch=on_epoch)
         if result.status == "nan":
             raise FloatingPointError(result.message)
     except Exception as e:

@@ -29,6 +29,7 @@ RECORD_KEYS = (
     "macs",
     "epochs_done",
     "epochs_total",
+    "train_width",  # below 1: the errors come from a reduced-width copy of the network
     "train_seconds",
     "eval_seconds",
     "images_per_second",

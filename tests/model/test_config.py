@@ -138,3 +138,14 @@ def test_hash_ignores_number_spelling_and_head_order():
         == dataclasses.replace(cfg, head=dataclasses.replace(cfg.head, dropout=0.0)).hash()
     )
     assert dataclasses.replace(cfg, aux_heads=cfg.aux_heads[::-1]).hash() == cfg.hash()
+
+
+def test_scale_width_keeps_depth_and_rounds_channels():
+    from inas.model.config import scale_width
+
+    cfg = get_preset("seed/googlenet")
+    quarter = scale_width(cfg, 0.25)
+    assert quarter.depths == cfg.depths and quarter.block == cfg.block
+    assert quarter.stages[0].modules[0].as_tuple() == (16, 24, 32, 4, 8, 8)  # 3a: 64, 96, 128, 16, 32, 32
+    assert all(c % 4 == 0 and c >= 4 for s in quarter.stages for m in s.modules for c in m.as_tuple())
+    assert scale_width(cfg, 1.0) is cfg

@@ -264,3 +264,30 @@ def test_ctrl_c_marks_running_trials_and_exits_130(tmp_path, tiny_space):
     trials = load(tmp_path).trials
     assert trials and not any(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in trials)
     assert all(t.user_attrs.get("interrupted") for t in trials if t.state == TrialState.FAIL)
+
+
+def test_the_readme_smoke_search_spreads_below_chance(tmp_path, ray_cpu):
+    """The README's first command: errors differ between candidates and the best is far below chance
+    (0.9 on 10 classes), while params stay those of the full-size networks (a quarter-width copy trains)."""
+    from inas.model.config import ArchConfig
+    from inas.model.stats import measure
+    from inas.search.settings import BUDGETS
+
+    summary = run_search(
+        SearchSettings(
+            space="googlenet_depth",
+            trials=8,
+            storage=f"sqlite:///{tmp_path}/s.db",
+            dataset="synthetic",
+            budget=BUDGETS["smoke"],
+            cpus_per_trial=1,
+        )
+    )
+    study = load(tmp_path, "googlenet_depth")
+    errors = [t.user_attrs["val_top1"] for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    assert summary.counts["complete"] >= 2 and min(errors) < 0.45
+    assert len({round(e, 3) for e in errors}) >= 3 and max(errors) - min(errors) >= 0.3
+    t = next(t for t in study.trials if t.state == TrialState.COMPLETE)
+    assert t.user_attrs["train_width"] == 0.25
+    assert t.user_attrs["params"] == measure(ArchConfig.from_dict(t.user_attrs["arch"])).params
+    assert "width x0.25" in study.user_attrs["settings"]["fidelity"]
