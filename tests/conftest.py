@@ -1,6 +1,16 @@
 """Fixtures shared across test packages."""
 
+import os
+
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Tests keep inas's cache (decoded image folders) to themselves, never in the user's ~/.cache."""
+    os.environ["INAS_CACHE"] = str(tmp_path_factory.mktemp("inas-cache"))
+    yield
+    os.environ.pop("INAS_CACHE", None)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,9 @@ already hold their images as arrays, and ImageFolder images are decoded once.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -97,6 +100,45 @@ def _as_nchw(data: np.ndarray | torch.Tensor) -> torch.Tensor:
     return x.permute(0, 3, 1, 2).contiguous()  # CIFAR: N x H x W x C
 
 
+def cache_dir() -> Path:
+    """Where inas keeps what it can compute again (`$INAS_CACHE`, default ~/.cache/inas)."""
+    return Path(os.environ.get("INAS_CACHE", Path.home() / ".cache" / "inas"))
+
+
+def decoded_cache_path(folder: Path, samples: list[tuple[str, int]], classes: list[str]) -> Path:
+    """The cache file of an image folder's decoded images, named by its contents: every file's path
+    (relative to the folder), size and modification time, and the classes. A changed file, an added or
+    removed one, gives another name, so a stale cache is never read."""
+    h = hashlib.sha256(json.dumps(classes).encode())
+    for file, label in samples:
+        st = os.stat(file)
+        h.update(f"{os.path.relpath(file, folder)}\0{label}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return cache_dir() / "imagefolder" / f"{h.hexdigest()[:32]}.pt"
+
+
+def _load_cached(path: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]] | None:
+    try:
+        d = torch.load(path, weights_only=True)  # tensors and strings only: nothing runs on load
+        return d["images"], d["labels"], list(d["classes"])
+    except FileNotFoundError:
+        return None
+    except Exception:  # a truncated or foreign file: decode again (and overwrite it)
+        return None
+
+
+def _save_cached(path: Path, decoded: tuple[torch.Tensor, torch.Tensor, list[str]]) -> None:
+    """Keep the decoded images for next time; a cache that cannot be written only costs time."""
+    images, labels, classes = decoded
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"images": images, "labels": labels, "classes": list(classes)}, tmp)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
 def _imagefolder(path: Path, seed: int = 0, test_fraction: float = 0.2) -> ImageData:
     """`PATH/train/<class>/*` and `PATH/test/<class>/*`, or `PATH/<class>/*` split by `seed`."""
     from torchvision.datasets import ImageFolder
@@ -110,6 +152,10 @@ def _imagefolder(path: Path, seed: int = 0, test_fraction: float = 0.2) -> Image
             listing = ImageFolder(str(folder))
         except (FileNotFoundError, RuntimeError) as e:
             raise DataError(f"imagefolder:{folder}: {e}; put images in <class>/ subfolders") from None
+        cache = decoded_cache_path(folder, listing.samples, listing.classes)
+        cached = _load_cached(cache)
+        if cached is not None:
+            return cached
         images = []
         for file, _ in listing.samples:
             try:
@@ -119,7 +165,9 @@ def _imagefolder(path: Path, seed: int = 0, test_fraction: float = 0.2) -> Image
             images.append(torch.from_numpy(rgb.copy()).permute(2, 0, 1))
         size = Counter(tuple(im.shape[-2:]) for im in images).most_common(1)[0][0]
         images = [im if tuple(im.shape[-2:]) == size else resize(im, list(size), antialias=True) for im in images]
-        return torch.stack(images), torch.tensor([t for _, t in listing.samples]), listing.classes
+        decoded = torch.stack(images), torch.tensor([t for _, t in listing.samples]), listing.classes
+        _save_cached(cache, decoded)
+        return decoded
 
     if (path / "train").is_dir():
         train_x, train_y, classes = read(path / "train")

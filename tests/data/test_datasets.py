@@ -148,3 +148,21 @@ def test_stratified_split():
     assert not torch.equal(held, stratified_split(labels, 0.2, seed=4)[0])
     held, _ = stratified_split(torch.arange(20) % 10, 0.1, seed=0)  # 2 a class: rounds to 0, kept at 1
     assert len(held) == 10
+
+
+def test_imagefolder_decodes_once_and_notices_changes(tmp_path, monkeypatch):
+    import PIL.Image
+
+    opened = []
+    real_open = PIL.Image.open
+    monkeypatch.setattr(PIL.Image, "open", lambda f, *a, **k: opened.append(f) or real_open(f, *a, **k))
+    write_images(tmp_path, n=4)
+    first = load_dataset(f"imagefolder:{tmp_path}")
+    assert len(opened) == 8
+    again = load_dataset(f"imagefolder:{tmp_path}")
+    assert len(opened) == 8 and torch.equal(again.train_x, first.train_x)  # from the cache: nothing decoded
+    for c in ("cat", "dog"):  # new contents: the cache of the old ones is not read
+        for i in range(4):
+            Image.fromarray(np.full((8, 8, 3), 200, dtype=np.uint8)).save(tmp_path / c / f"{i}.png")
+    changed = load_dataset(f"imagefolder:{tmp_path}")
+    assert len(opened) == 16 and changed.train_x.unique().tolist() == [200]
