@@ -19,7 +19,11 @@ def search_command(
     dataset: Annotated[str, typer.Option("--dataset", help="As for `inas train`.")] = "cifar10",
     data_dir: DataDirOpt = None,
     budget: Annotated[
-        str, typer.Option("--budget", help="smoke (2-core CPU), standard (6 epochs) or paper (the seed's 14).")
+        str,
+        typer.Option(
+            "--budget",
+            help="smoke (2-core CPU, generated data), proxy (2-core CPU, real data), standard (6 epochs) or paper (the seed's 14).",
+        ),
     ] = DEFAULT_BUDGET,
     epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Override the budget's epochs.")] = None,
     min_epochs: Annotated[

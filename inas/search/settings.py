@@ -65,6 +65,8 @@ BUDGETS: Registry[Budget] = Registry(
     {
         # 2-core CPU: tens of steps a trial on a quarter-width copy at 16 px, so candidates' errors differ.
         "smoke": Budget(epochs=2, min_epochs=1, data_fraction=1.0, image_size=16, batch_size=32, width=0.25),
+        # Real data on a 2-core CPU: a tenth of the training set, 3 epochs, a quarter-width copy at 16 px.
+        "proxy": Budget(epochs=3, min_epochs=1, data_fraction=0.1, image_size=16, batch_size=64, width=0.25),
         "standard": Budget(epochs=6, min_epochs=2, data_fraction=1.0, image_size=0, batch_size=512),
         "paper": Budget(epochs=14, min_epochs=4, data_fraction=1.0, image_size=0, batch_size=512),  # the seed's 14
     },

@@ -56,13 +56,13 @@ def test_search_command_and_dashboard(tmp_path, tiny_space, ray_cpu):
     [
         (["--objectives", "top1_error,speed"], "unknown objective 'speed'"),
         (["--sampler", "grid"], "--sampler: unknown sampler 'grid'; choose one of: tpe, nsga2, random, gp"),
-        (["--budget", "huge"], "--budget: unknown budget 'huge'; choose one of: smoke, standard, paper"),
+        (["--budget", "huge"], "--budget: unknown budget 'huge'; choose one of: smoke, proxy, standard, paper"),
         (["--min-epochs", "3"], "--min-epochs 3: must not exceed --epochs (1)"),
         (["--warm-start", "paper"], "--warm-start 'paper': the only warm start is `seed`"),
         (["--resume"], "no study 'tiny' to resume"),
         (["--dataset", "cifar11"], "unknown dataset 'cifar11'"),
         (["--trials", "0"], "--trials: must be at least 1"),
-        (["--dataset", "synthetic:10", "--budget", "smoke"], "0 training images leave 0 to train"),
+        (["--dataset", "synthetic:10", "--budget", "smoke"], "10 training images leave 10 to train and 0 to validate"),
     ],
 )
 def test_bad_search_input(tmp_path, tiny_space, extra, message):
