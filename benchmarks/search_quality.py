@@ -1,0 +1,256 @@
+"""Does the search beat chance? A tabular benchmark of a small space on real CIFAR-10, and sampler replays on it.
+
+`table`: train every point of a finite space (default `googlenet_depth`, 63 networks) once at a budget,
+on real CIFAR-10 from the shared tarball, exactly as a search trial would (a reduced-width copy where the
+budget says so; params and MACs of the full network), and write one CSV row per network. Rows already in
+the CSV are kept, so an interrupted run continues.
+
+`replay`: run Optuna's samplers against the table (ask/tell on a lookup: no training, no Ray), as Syne
+Tune and NAS-Bench-201 simulate searches. Like `inas search`, a repeated proposal is not trained again and
+does not count (up to 20 re-proposals). Hypervolume of (val error, params, train seconds) after every
+counted trial, against one reference point (1.1 x the table's worst value of each objective), as a
+fraction of the table's own front.
+
+    python benchmarks/search_quality.py table --budget proxy --workers 2
+    python benchmarks/search_quality.py replay benchmarks/tables/googlenet_depth-proxy.csv --seeds 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import itertools
+import json
+import multiprocessing as mp
+import os
+import platform
+import sys
+import tarfile
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARBALL = ROOT.parent / "shared" / "data" / "cifar10-jpg.tar.gz"
+OBJECTIVES = ("val_top1", "params", "train_seconds")  # inas's default objectives, as recorded
+COLUMNS = [
+    "config_hash",
+    "params_json",
+    "val_top1",
+    "test_top1",
+    "params",
+    "macs",
+    "train_seconds",
+    "budget",
+    "fidelity",
+]
+
+
+# -- the table ------------------------------------------------------------------------------
+
+
+def all_points(space) -> list[dict]:
+    """Every assignment of a space whose dimensions are all unconditional and discrete."""
+    from inas.space.dims import dimensions
+
+    dims = [d for d in dimensions(space) if d.dim.varies]
+    if any(d.condition for d in dims):
+        raise SystemExit(f"{space.name}: conditional dimensions; the table needs a space without them")
+    return [
+        dict(zip((d.name for d in dims), values, strict=True))
+        for values in itertools.product(*(d.dim.values() for d in dims))
+    ]
+
+
+_JOB: dict = {}  # what each worker process trains on (inherited through fork)
+
+
+def _train_point(params: dict) -> dict:
+    import torch
+
+    from inas.model.config import scale_width
+    from inas.model.stats import measure
+    from inas.space.sampling import resolve
+    from inas.train.loop import train
+
+    torch.set_num_threads(1)
+    space, recipe, data, budget = _JOB["space"], _JOB["recipe"], _JOB["data"], _JOB["budget"]
+    arch, rec = resolve(space, params, recipe, data.num_classes, data.channels)
+    stats = measure(arch, input_size=rec.image_size or None)
+    _, result = train(scale_width(arch, budget.width), rec, data, device="cpu")
+    return {
+        "config_hash": arch.hash(),
+        "params_json": json.dumps(params, sort_keys=True),
+        "val_top1": result.val_top1,
+        "test_top1": result.test_top1,
+        "params": stats.params,
+        "macs": stats.macs,
+        "train_seconds": round(result.train_seconds, 3),
+        "budget": _JOB["budget_name"],
+        "fidelity": budget.fidelity(),
+    }
+
+
+def table(args: argparse.Namespace) -> None:
+    import dataclasses
+
+    from inas.data.datasets import load_dataset
+    from inas.search.plan import subset
+    from inas.search.settings import BUDGETS
+    from inas.space.registry import load_space
+    from inas.train.recipe import TrainRecipe
+
+    space, budget = load_space(args.space), BUDGETS.get(args.budget, "--budget")
+    out = Path(args.out or ROOT / "benchmarks" / "tables" / f"{space.name}-{args.budget}.csv")
+    done = set()
+    if out.exists():
+        with open(out) as f:
+            done = {r["params_json"] for r in csv.DictReader(line for line in f if not line.startswith("#"))}
+    points = [p for p in all_points(space) if json.dumps(p, sort_keys=True) not in done]
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(args.data) as tar:
+            tar.extractall(tmp, filter="data")
+        data = subset(load_dataset(f"imagefolder:{tmp}"), budget.data_fraction, args.seed)
+    data = dataclasses.replace(data, name="cifar10-jpg")
+    recipe = dataclasses.replace(
+        TrainRecipe(), epochs=budget.epochs, batch_size=budget.batch_size, image_size=budget.image_size, seed=args.seed
+    )
+    _JOB.update(space=space, recipe=recipe, data=data, budget=budget, budget_name=args.budget)
+    new = not out.exists()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    print(f"{len(points)} networks to train ({len(done)} in {out} already), {args.workers} workers", flush=True)
+    start = time.time()
+    with open(out, "a", newline="") as f:
+        if new:
+            f.write(f"# command: python benchmarks/search_quality.py table {' '.join(sys.argv[2:])}\n")
+            f.write(f"# date: {dt.date.today()}; machine: {platform.platform()}, {os.cpu_count()} CPUs, no GPU\n")
+            f.write(f"# data: {Path(args.data).name}, {len(data.train_y)} training images; {budget.fidelity()}\n")
+        writer = csv.DictWriter(f, COLUMNS)
+        if new:
+            writer.writeheader()
+        with mp.get_context("fork").Pool(args.workers) as pool:
+            for i, row in enumerate(pool.imap_unordered(_train_point, points), 1):
+                writer.writerow(row)
+                f.flush()
+                print(
+                    f"{i}/{len(points)} {row['params_json']} val {row['val_top1']:.4f} "
+                    f"{row['train_seconds']:.0f} s ({time.time() - start:.0f} s so far)",
+                    flush=True,
+                )
+
+
+# -- the replay -----------------------------------------------------------------------------
+
+
+def read_table(path: Path):
+    import pandas as pd
+
+    frame = pd.read_csv(path, comment="#")
+    return {
+        json.dumps(json.loads(p), sort_keys=True): row
+        for p, row in zip(frame["params_json"], frame.to_dict("records"), strict=True)
+    }, frame
+
+
+def replay_one(
+    space, lookup: dict, sampler_name: str, seed: int, trials: int, reference, best_hv: float
+) -> list[float]:
+    """Hypervolume fraction after each counted trial of one simulated search."""
+    import numpy as np
+    import optuna
+
+    from inas.report.data import hypervolume
+    from inas.search.settings import make_sampler
+    from inas.space.sampling import sample
+
+    study = optuna.create_study(directions=["minimize"] * len(OBJECTIVES), sampler=make_sampler(sampler_name, seed))
+    seen: dict[str, list[float]] = {}
+    curve: list[float] = []
+    points: list[list[float]] = []
+    repeats = 0
+    while len(curve) < trials and len(seen) < len(lookup):
+        trial = study.ask()
+        sample(space, trial)
+        key = json.dumps(trial.params, sort_keys=True)
+        row = lookup[key]
+        values = [float(row[o]) for o in OBJECTIVES]
+        if key in seen and repeats < 20:  # inas records a repeat without training it, and asks again
+            study.tell(trial, values)
+            repeats += 1
+            continue
+        repeats = 0
+        seen[key] = values
+        study.tell(trial, values)
+        points.append(values)
+        curve.append(hypervolume(np.array(points), reference) / best_hv)
+    curve += [curve[-1]] * (trials - len(curve))  # the space ran out: the front stays
+    return curve
+
+
+def replay(args: argparse.Namespace) -> None:
+    import numpy as np
+    import optuna
+
+    from inas.report.data import hypervolume
+    from inas.space.registry import load_space
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore")
+    lookup, frame = read_table(Path(args.table))
+    space = load_space(args.space)
+    values = frame[list(OBJECTIVES)].to_numpy(dtype=float)
+    reference = list(values.max(axis=0) * 1.1)
+    best = hypervolume(values, reference)
+    budgets = [int(t) for t in args.trials.split(",")]
+    print(
+        f"table {args.table}: {len(frame)} networks; reference {[f'{r:.4g}' for r in reference]}; "
+        f"{args.seeds} seeds; hypervolume as a fraction of the table's front"
+    )
+    curves = {}
+    for name in args.samplers.split(","):
+        start = time.time()
+        curves[name] = np.array(
+            [replay_one(space, lookup, name, seed, max(budgets), reference, best) for seed in range(args.seeds)]
+        )
+        print(f"  {name}: {time.time() - start:.0f} s", flush=True)
+    rand = curves.get("random")
+    print(
+        f"{'sampler':<8} "
+        + " ".join(f"{'HV@' + str(t) + ' median [IQR]':>26}" for t in budgets)
+        + " "
+        + " ".join(f"{'AUC@' + str(t) + ' / random':>16}" for t in budgets)
+    )
+    for name, c in curves.items():
+        cells = []
+        for t in budgets:
+            final = c[:, t - 1]
+            q1, med, q3 = np.percentile(final, [25, 50, 75])
+            cells.append(f"{med:>10.4f} [{q1:.4f}, {q3:.4f}]")
+        ratios = [c[:, :t].mean() / rand[:, :t].mean() if rand is not None else float("nan") for t in budgets]
+        print(f"{name:<8} " + " ".join(f"{x:>26}" for x in cells) + " " + " ".join(f"{r:>16.3f}" for r in ratios))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    t = sub.add_parser("table", help="Train every point of the space once.")
+    t.add_argument("--space", default="googlenet_depth")
+    t.add_argument("--budget", default="proxy")
+    t.add_argument("--data", default=str(TARBALL))
+    t.add_argument("--workers", type=int, default=2)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out")
+    r = sub.add_parser("replay", help="Simulate searches on a table.")
+    r.add_argument("table")
+    r.add_argument("--space", default="googlenet_depth")
+    r.add_argument("--samplers", default="random,tpe,nsga2,gp")
+    r.add_argument("--seeds", type=int, default=50)
+    r.add_argument("--trials", default="15,30")
+    args = parser.parse_args()
+    (table if args.what == "table" else replay)(args)
+
+
+if __name__ == "__main__":
+    main()
