@@ -11,7 +11,16 @@ does not count (up to 20 re-proposals). Hypervolume of (val error, params, train
 counted trial, against one reference point (1.1 x the table's worst value of each objective), as a
 fraction of the table's own front.
 
+`table --pick N --from TABLE` trains only N networks of an existing table, spread over it (its 2-D
+front of val error and params first, then evenly by error), and `--epochs/--data-fraction/--width/
+--image-size` lengthen the budget; `compare CHEAP LONG` prints the rank correlation of their errors: how
+far the cheap fidelity can be trusted.
+
     python benchmarks/search_quality.py table --budget proxy --workers 2
+    python benchmarks/search_quality.py table --budget proxy --epochs 6 --data-fraction 0.3 --label long \\
+        --from benchmarks/tables/googlenet_depth-proxy.csv --pick 12
+    python benchmarks/search_quality.py compare benchmarks/tables/googlenet_depth-proxy.csv \\
+        benchmarks/tables/googlenet_depth-long.csv
     python benchmarks/search_quality.py replay benchmarks/tables/googlenet_depth-proxy.csv --seeds 50
 """
 
@@ -93,6 +102,19 @@ def _train_point(params: dict) -> dict:
     }
 
 
+def spread(frame, n: int) -> list[str]:
+    """`n` rows of a table spread over it: its 2-D front (val error, params) first, then evenly by error."""
+    ordered = frame.sort_values(["params", "val_top1"])
+    front = ordered[ordered["val_top1"] < ordered["val_top1"].cummin().shift(fill_value=float("inf"))]
+    picked = list(front["params_json"])[:n]
+    rest = frame[~frame["params_json"].isin(picked)].sort_values("val_top1")
+    need = n - len(picked)
+    if need > 0:
+        step = (len(rest) - 1) / max(need - 1, 1)
+        picked += [rest["params_json"].iloc[round(i * step)] for i in range(need)]
+    return [json.dumps(json.loads(p), sort_keys=True) for p in picked]
+
+
 def table(args: argparse.Namespace) -> None:
     import dataclasses
 
@@ -103,12 +125,18 @@ def table(args: argparse.Namespace) -> None:
     from inas.train.recipe import TrainRecipe
 
     space, budget = load_space(args.space), BUDGETS.get(args.budget, "--budget")
-    out = Path(args.out or ROOT / "benchmarks" / "tables" / f"{space.name}-{args.budget}.csv")
+    longer = {k: v for k in ("epochs", "data_fraction", "width", "image_size") if (v := getattr(args, k)) is not None}
+    budget = dataclasses.replace(budget, **longer)
+    label = args.label or args.budget
+    out = Path(args.out or ROOT / "benchmarks" / "tables" / f"{space.name}-{label}.csv")
     done = set()
     if out.exists():
         with open(out) as f:
             done = {r["params_json"] for r in csv.DictReader(line for line in f if not line.startswith("#"))}
     points = [p for p in all_points(space) if json.dumps(p, sort_keys=True) not in done]
+    if args.pick:
+        wanted = set(spread(read_table(Path(args.source))[1], args.pick))
+        points = [p for p in points if json.dumps(p, sort_keys=True) in wanted]
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(args.data) as tar:
             tar.extractall(tmp, filter="data")
@@ -117,7 +145,7 @@ def table(args: argparse.Namespace) -> None:
     recipe = dataclasses.replace(
         TrainRecipe(), epochs=budget.epochs, batch_size=budget.batch_size, image_size=budget.image_size, seed=args.seed
     )
-    _JOB.update(space=space, recipe=recipe, data=data, budget=budget, budget_name=args.budget)
+    _JOB.update(space=space, recipe=recipe, data=data, budget=budget, budget_name=label)
     new = not out.exists()
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"{len(points)} networks to train ({len(done)} in {out} already), {args.workers} workers", flush=True)
@@ -232,6 +260,25 @@ def replay(args: argparse.Namespace) -> None:
         print(f"{name:<8} " + " ".join(f"{x:>26}" for x in cells) + " " + " ".join(f"{r:>16.3f}" for r in ratios))
 
 
+def compare(args: argparse.Namespace) -> None:
+    cheap, long = (read_table(Path(t))[1] for t in (args.cheap, args.long))
+    both = cheap.merge(long, on="params_json", suffixes=("_cheap", "_long"))
+    print(f"{len(both)} networks in both tables; {cheap['fidelity'].iloc[0]} vs {long['fidelity'].iloc[0]}")
+    for col in ("val_top1", "test_top1"):
+        a, b = both[f"{col}_cheap"], both[f"{col}_long"]
+        print(f"  {col}: Spearman {a.corr(b, method='spearman'):.3f}, Kendall {a.corr(b, method='kendall'):.3f}")
+    for col in ("val_top1", "test_top1"):
+        print(
+            f"  params vs {col}: Spearman cheap {both['params_cheap'].corr(both[col + '_cheap'], method='spearman'):.3f}, "
+            f"long {both['params_cheap'].corr(both[col + '_long'], method='spearman'):.3f}"
+        )
+    print(
+        both.sort_values("val_top1_long")[
+            ["params_json", "params_cheap", "val_top1_cheap", "val_top1_long", "test_top1_long"]
+        ].to_string(index=False)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -242,6 +289,16 @@ def main() -> None:
     t.add_argument("--workers", type=int, default=2)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out")
+    t.add_argument("--label", help="the table's name in its file name and rows (default: the budget's)")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--data-fraction", type=float)
+    t.add_argument("--width", type=float)
+    t.add_argument("--image-size", type=int)
+    t.add_argument("--from", dest="source", help="with --pick: the table to pick networks from")
+    t.add_argument("--pick", type=int, help="train only this many networks of --from, spread over it")
+    c = sub.add_parser("compare", help="Rank correlation of two tables' errors.")
+    c.add_argument("cheap")
+    c.add_argument("long")
     r = sub.add_parser("replay", help="Simulate searches on a table.")
     r.add_argument("table")
     r.add_argument("--space", default="googlenet_depth")
@@ -249,7 +306,7 @@ def main() -> None:
     r.add_argument("--seeds", type=int, default=50)
     r.add_argument("--trials", default="15,30")
     args = parser.parse_args()
-    (table if args.what == "table" else replay)(args)
+    {"table": table, "replay": replay, "compare": compare}[args.what](args)
 
 
 if __name__ == "__main__":
