@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from inas.errors import ConfigError
+from inas.errors import ConfigError, shown
 
 
 def is_number(v: Any) -> bool:
@@ -24,20 +24,20 @@ def is_int(v: Any) -> bool:
 
 def choice(v: Any, valid: Sequence[str], where: str) -> Any:
     if v not in valid:
-        raise ConfigError(f"{where}: unknown value {v!r}; choose one of {', '.join(valid)}")
+        raise ConfigError(f"{where}: unknown value {shown(v)}; choose one of {', '.join(valid)}")
     return v
 
 
 def boolean(v: Any, where: str) -> bool:
     if not isinstance(v, bool):
-        raise ConfigError(f"{where}: must be true or false, got {v!r}")
+        raise ConfigError(f"{where}: must be true or false, got {shown(v)}")
     return v
 
 
 def positive_int(v: Any, where: str, why: str = "") -> int:
     """A whole number >= 1; `why` says what needs it ("a stage needs at least one module")."""
     if not is_int(v) or (v < 1 and not why):
-        raise ConfigError(f"{where}: must be a positive integer, got {v!r}")
+        raise ConfigError(f"{where}: must be a positive integer, got {shown(v)}")
     if v < 1:
         raise ConfigError(f"{where}: must be at least 1 ({why}), got {v}")
     return v
@@ -46,17 +46,24 @@ def positive_int(v: Any, where: str, why: str = "") -> int:
 def fraction(v: Any, where: str) -> float:
     """A number in [0, 1): a dropout rate, a share held out."""
     if not is_number(v) or not 0 <= v < 1:
-        raise ConfigError(f"{where}: must be a number in [0, 1), got {v!r}")
+        raise ConfigError(f"{where}: must be a number in [0, 1), got {shown(v)}")
     return v
 
 
 def positive_number(v: Any, where: str) -> float:
     if not is_number(v) or v <= 0:
-        raise ConfigError(f"{where}: must be a positive number, got {v!r}")
+        raise ConfigError(f"{where}: must be a positive number, got {shown(v)}")
     return v
 
 
 def non_negative(v: Any, where: str) -> float:
     if not is_number(v) or v < 0:
-        raise ConfigError(f"{where}: must be a number >= 0, got {v!r}")
+        raise ConfigError(f"{where}: must be a number >= 0, got {shown(v)}")
+    return v
+
+
+def at_most(v: Any, limit: int, where: str, unit: str) -> Any:
+    """A bound of `inas.limits` (a number already checked): memory and time stay in proportion."""
+    if v > limit:
+        raise ConfigError(f"{where}: {v:,} is over the {limit:,} {unit} inas allows; ask for fewer")
     return v

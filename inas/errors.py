@@ -7,6 +7,21 @@ one line on stderr and exit code 2; nothing else in the library catches them.
 
 from __future__ import annotations
 
+import reprlib
+from typing import Any
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxtuple = 6
+_SHORT.maxdict = _SHORT.maxset = 4
+_SHORT.maxlevel = 3
+
+
+def shown(value: Any) -> str:
+    """`repr(value)` cut short: how every error quotes a value it was given (a value from a file can
+    be megabytes, or a structure of aliases that expands without end)."""
+    return _SHORT.repr(value)
+
 
 class InasError(Exception):
     """Base class of errors caused by user input."""
@@ -43,4 +58,4 @@ class Interrupted(InasError):
 
 def unknown_name(kind: str, name: str, valid: list[str] | tuple[str, ...]) -> UnknownNameError:
     """Error for a registry miss that lists what would have worked."""
-    return UnknownNameError(f"unknown {kind} {name!r}; choose one of: {', '.join(valid)}")
+    return UnknownNameError(f"unknown {kind} {shown(name)}; choose one of: {', '.join(valid)}")

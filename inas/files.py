@@ -1,12 +1,39 @@
-"""Writing output files whole or not at all, with the permissions of any file the user makes."""
+"""Reading input files within bounds, and writing output files whole or not at all, with the
+permissions of any file the user makes."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from inas.errors import InasError
+from inas import limits
+from inas.errors import InasError, shown
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key {shown(key)} is given twice; keep one")
+        out[key] = value
+    return out
+
+
+def read_json(path: Path, error: type[InasError], fix: str) -> Any:
+    """The JSON document in `path` (at most `limits.MAX_FILE_BYTES`, no key given twice), or
+    `error("PATH: what is wrong; FIX")`."""
+    size = path.stat().st_size
+    if size > limits.MAX_FILE_BYTES:
+        raise error(f"{path}: {size:,} bytes, over the {limits.MAX_FILE_BYTES:,} a file may hold; {fix}")
+    try:
+        return json.loads(path.read_text(), object_pairs_hook=_no_repeats)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:  # JSONDecodeError is a ValueError
+        why = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+        raise error(f"{path}: not valid JSON ({why}); {fix}") from None
 
 
 def make_ordinary(path: Path) -> None:
@@ -52,6 +79,13 @@ def write_atomic(path: Path, text: str) -> None:
 DASHBOARDS = Path("dashboards")  # the default home of reports and experiment tables
 
 
+def safe_stem(name: str) -> str:
+    """A file name made from any text (a study's name may come from a storage anyone wrote): no
+    separators, no leading dot, no control characters, so a path built from it stays in its folder."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip("._")[: limits.MAX_NAME_CHARS]
+    return stem or "study"
+
+
 def dashboard_path(name: str, suffix: str = "") -> Path:
-    """The default output path of a report or an experiment's tables named `name`."""
-    return DASHBOARDS / f"{name}{suffix}"
+    """The default output path of a report or an experiment's tables named `name` (inside DASHBOARDS)."""
+    return DASHBOARDS / f"{safe_stem(name)}{suffix}"

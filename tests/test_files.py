@@ -28,3 +28,20 @@ def test_make_ordinary(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (path.stat().st_mode & 0o777) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize(
+    ("name", "stem"),
+    [
+        ("../../PWNED_REPORT", "PWNED_REPORT"),
+        ("a/b c", "a_b_c"),
+        ("..", "study"),
+        ("ok-1.2", "ok-1.2"),
+        ("\x1b[31m", "31m"),
+    ],
+)
+def test_safe_stem_never_leaves_its_folder(name, stem):
+    from inas.files import dashboard_path, safe_stem
+
+    assert safe_stem(name) == stem
+    assert dashboard_path(name, ".html").parent.name == "dashboards"

@@ -20,7 +20,7 @@ ALLOWED = {
     "export": {"model", "data", "train", "study"},
     "reproduce": {"search", "study", "train"},
 }
-TOP_LEVEL = {"errors", "files", "checks", "registry", "lazy", "cli_common"}
+TOP_LEVEL = {"errors", "files", "checks", "limits", "registry", "lazy", "cli_common"}
 
 
 def inas_imports(path: Path) -> list[str]:

@@ -152,6 +152,10 @@ def _imagefolder(path: Path, seed: int = 0, test_fraction: float = 0.2) -> Image
             listing = ImageFolder(str(folder))
         except (FileNotFoundError, RuntimeError) as e:
             raise DataError(f"imagefolder:{folder}: {e}; put images in <class>/ subfolders") from None
+        if len(listing.classes) < 2:  # every trial would "complete" with error 0
+            raise DataError(
+                f"imagefolder:{folder}: one class folder ({listing.classes[0]}/); a classifier needs at least two"
+            )
         cache = decoded_cache_path(folder, listing.samples, listing.classes)
         cached = _load_cached(cache)
         if cached is not None:

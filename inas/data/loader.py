@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from inas.data.augment import AUGMENTS
+from inas.errors import shown
 
 
 def random_crop(x: torch.Tensor, pad: int, dy: torch.Tensor, dx: torch.Tensor) -> torch.Tensor:
@@ -54,7 +55,7 @@ class DeviceLoader:
         channels_last: bool = False,
     ):
         if augment not in AUGMENTS:
-            raise ValueError(f"augment must be one of {AUGMENTS}, got {augment!r}")
+            raise ValueError(f"augment must be one of {AUGMENTS}, got {shown(augment)}")
         self.device = torch.device(device)
         self.images = images.to(self.device)
         self.labels = labels.to(self.device)

@@ -9,7 +9,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from inas.errors import InasError
+from inas.errors import InasError, shown
 from inas.study.choose import CONSTRAINABLE, OPS, parse_constraints
 from inas.study.frame import objective_names, trials_frame
 
@@ -17,7 +17,9 @@ from inas.study.frame import objective_names, trials_frame
 def _front(study: optuna.Study, frame: pd.DataFrame) -> pd.DataFrame:
     front = frame[frame["pareto"]]
     if front.empty:
-        raise InasError(f"study {study.study_name!r} has no complete trial to export; run more of the search first")
+        raise InasError(
+            f"study {shown(study.study_name)} has no complete trial to export; run more of the search first"
+        )
     return front
 
 
@@ -36,7 +38,7 @@ def pick_trial(study: optuna.Study, trial: int | None = None, pick: str | None =
     if trial is not None:
         trials = study.get_trials(deepcopy=False)
         if not 0 <= trial < len(trials):
-            raise InasError(f"--trial {trial}: study {study.study_name!r} has trials 0 to {len(trials) - 1}")
+            raise InasError(f"--trial {trial}: study {shown(study.study_name)} has trials 0 to {len(trials) - 1}")
         t = trials[trial]
         if t.state != optuna.trial.TrialState.COMPLETE:
             raise InasError(f"--trial {trial}: it is {t.state.name.lower()}; export a complete trial")
@@ -62,5 +64,5 @@ def pick_trial(study: optuna.Study, trial: int | None = None, pick: str | None =
             f"{n} {(done[n].astype(float).min() if op.startswith('<') else done[n].astype(float).max()):,.4g}"
             for n, op, _ in constraints
         )
-        raise InasError(f"--pick {pick!r}: no complete trial satisfies it (the closest: {closest}); relax it")
+        raise InasError(f"--pick {shown(pick)}: no complete trial satisfies it (the closest: {closest}); relax it")
     return int(done[ok].sort_values(["val_top1", "params"])["number"].iloc[0])

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from inas.data.datasets import ImageData, load_dataset
-from inas.errors import InasError
+from inas.errors import InasError, shown
 from inas.files import check_out_dir
 from inas.model.config import ArchConfig
 from inas.study.load import StudyRef
@@ -39,7 +39,7 @@ def candidate(ref: StudyRef, number: int) -> tuple[ArchConfig, TrainRecipe]:
     """The architecture and recipe trial `number` was trained with."""
     attrs = ref.study.get_trials(deepcopy=False)[number].user_attrs
     if "arch" not in attrs or "recipe" not in attrs:
-        raise InasError(f"trial {number} of {ref.name!r} has no recorded architecture; pick another trial")
+        raise InasError(f"trial {number} of {shown(ref.name)} has no recorded architecture; pick another trial")
     return ArchConfig.from_dict(attrs["arch"]), TrainRecipe(**attrs["recipe"])
 
 
@@ -98,7 +98,7 @@ def export(
     recipe = final_recipe(searched, s.epochs)
     dataset = s.dataset or ref.study.user_attrs.get("settings", {}).get("dataset")
     if not dataset:
-        raise InasError(f"study {ref.name!r} does not say its dataset; give --dataset")
+        raise InasError(f"study {shown(ref.name)} does not say its dataset; give --dataset")
     device = pick_device(s.device)
     data = load_dataset(dataset, s.data_dir)
     if on_start is not None:

@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from inas import checks
-from inas.errors import ConfigError
+from inas import checks, limits
+from inas.errors import ConfigError, shown
 
 STEMS = ("cifar", "d2l", "paper")
 """`cifar`: one 3x3 conv to 192 (pytorch-cifar100, seed 000); `d2l`: 7x7/2 conv, pool, 1x1, 3x3 to
@@ -266,35 +266,42 @@ def validate(cfg: ArchConfig, where: str = "config") -> ArchConfig:
     checks.choice(cfg.block.norm, NORMS, f"{where}.block.norm")
     for name in ("factorized", "residual"):
         checks.boolean(getattr(cfg.block, name), f"{where}.block.{name}")
-    checks.positive_int(cfg.in_channels, f"{where}.in_channels")
-    checks.positive_int(cfg.num_classes, f"{where}.num_classes")
-    checks.positive_int(cfg.input_size, f"{where}.input_size")
+    for name, limit, unit in (
+        ("in_channels", limits.MAX_CHANNELS, "channels"),
+        ("num_classes", limits.MAX_CLASSES, "classes"),
+        ("input_size", limits.MAX_INPUT_SIZE, "pixels"),
+    ):
+        checks.at_most(checks.positive_int(getattr(cfg, name), f"{where}.{name}"), limit, f"{where}.{name}", unit)
     checks.fraction(cfg.head.dropout, f"{where}.head.dropout")
     if not cfg.stages:
         raise ConfigError(f"{where}.stages: a network needs at least one stage of Inception modules")
+    checks.at_most(len(cfg.stages), limits.MAX_STAGES, f"{where}.stages", "stages")
     used = BRANCHES if cfg.block.kind == "bottleneck" else ("c1", "c3", "c5")
     for i, stage in enumerate(cfg.stages):
         if not stage.modules:
             raise ConfigError(f"{where}.stages[{i}].modules: a stage needs at least one module (depth >= 1)")
+        checks.at_most(len(stage.modules), limits.MAX_MODULES_PER_STAGE, f"{where}.stages[{i}].modules", "modules")
         for j, m in enumerate(stage.modules):
             for name in used:
-                checks.positive_int(getattr(m, name), f"{where}.stages[{i}].modules[{j}].{name}")
+                at = f"{where}.stages[{i}].modules[{j}].{name}"
+                checks.at_most(checks.positive_int(getattr(m, name), at), limits.MAX_CHANNELS, at, "channels")
     sizes = spatial_sizes(cfg, cfg.input_size)
     seen = set()
     for k, aux in enumerate(cfg.aux_heads):
         at = f"{where}.aux_heads[{k}]"
         if not (isinstance(aux.stage, int) and 0 <= aux.stage < len(cfg.stages)):
-            raise ConfigError(f"{at}.stage: {aux.stage!r} is not a stage index (0..{len(cfg.stages) - 1})")
+            raise ConfigError(f"{at}.stage: {shown(aux.stage)} is not a stage index (0..{len(cfg.stages) - 1})")
         depth = len(cfg.stages[aux.stage].modules)
         if not (isinstance(aux.module, int) and 0 <= aux.module < depth):
-            raise ConfigError(f"{at}.module: {aux.module!r} is not a module of stage {aux.stage} (0..{depth - 1})")
+            raise ConfigError(f"{at}.module: {shown(aux.module)} is not a module of stage {aux.stage} (0..{depth - 1})")
         if (aux.stage, aux.module) in seen:
             raise ConfigError(f"{at}: a second head on module {module_name(aux.stage, aux.module)}; keep one")
         seen.add((aux.stage, aux.module))
         if not (isinstance(aux.loss_weight, (int, float)) and aux.loss_weight > 0):
-            raise ConfigError(f"{at}.loss_weight: must be a positive number, got {aux.loss_weight!r}")
-        checks.positive_int(aux.conv_channels, f"{at}.conv_channels")
-        checks.positive_int(aux.fc_features, f"{at}.fc_features")
+            raise ConfigError(f"{at}.loss_weight: must be a positive number, got {shown(aux.loss_weight)}")
+        for name in ("conv_channels", "fc_features"):
+            value = checks.positive_int(getattr(aux, name), f"{at}.{name}")
+            checks.at_most(value, limits.MAX_CHANNELS, f"{at}.{name}", "channels")
         checks.fraction(aux.dropout, f"{at}.dropout")
         if sizes[aux.stage] < AUX_POOL:
             raise ConfigError(
@@ -335,13 +342,13 @@ def _typed(data: dict, cls: type, where: str) -> dict:
     for name, value in data.items():
         default = _fields(cls)[name].default
         if isinstance(default, bool) and not isinstance(value, bool):
-            raise ConfigError(f"{where}.{name}: must be true or false, got {value!r}")
+            raise ConfigError(f"{where}.{name}: must be true or false, got {shown(value)}")
         if isinstance(default, str) and not isinstance(value, str):
-            raise ConfigError(f"{where}.{name}: must be a string, got {value!r}")
+            raise ConfigError(f"{where}.{name}: must be a string, got {shown(value)}")
         if isinstance(default, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ConfigError(f"{where}.{name}: must be a number, got {value!r}")
+            raise ConfigError(f"{where}.{name}: must be a number, got {shown(value)}")
         if type(default) is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ConfigError(f"{where}.{name}: must be an integer, got {value!r}")
+            raise ConfigError(f"{where}.{name}: must be an integer, got {shown(value)}")
         out[name] = value
     return out
 
@@ -351,10 +358,13 @@ def parse_module(value: Any, where: str) -> InceptionCfg:
         _check_keys(value, InceptionCfg, where, required=BRANCHES)
         value = [value[b] for b in BRANCHES]
     if not isinstance(value, (list, tuple)) or len(value) != 6:
-        raise ConfigError(f"{where}: expected 6 channels [c1, c3_reduce, c3, c5_reduce, c5, pool_proj], got {value!r}")
+        raise ConfigError(
+            f"{where}: expected 6 channels [c1, c3_reduce, c3, c5_reduce, c5, pool_proj], got {shown(value)}"
+        )
     for b, v in zip(BRANCHES, value, strict=True):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ConfigError(f"{where}.{b}: must be a positive integer, got {v!r}")
+            raise ConfigError(f"{where}.{b}: must be a positive integer, got {shown(v)}")
+        checks.at_most(v, limits.MAX_CHANNELS, f"{where}.{b}", "channels")
     return InceptionCfg.of(value)
 
 
@@ -372,7 +382,7 @@ def _arch_from_dict(data: Any, where: str) -> ArchConfig:
         mods = tuple(parse_module(m, f"{at}.modules[{j}]") for j, m in enumerate(s["modules"]))
         down = s.get("downsample", True)
         if not isinstance(down, bool):
-            raise ConfigError(f"{at}.downsample: must be true or false, got {down!r}")
+            raise ConfigError(f"{at}.downsample: must be true or false, got {shown(down)}")
         stages.append(StageCfg(mods, down))
     block = BlockOptions(
         **_typed(_check_keys(data.get("block", {}), BlockOptions, f"{where}.block"), BlockOptions, f"{where}.block")
@@ -387,11 +397,11 @@ def _arch_from_dict(data: Any, where: str) -> ArchConfig:
         _check_keys(a, AuxHeadCfg, at, required=("stage", "module"))
         for key in ("stage", "module"):
             if isinstance(a[key], bool) or not isinstance(a[key], int):
-                raise ConfigError(f"{at}.{key}: must be an integer, got {a[key]!r}")
+                raise ConfigError(f"{at}.{key}: must be an integer, got {shown(a[key])}")
         aux.append(AuxHeadCfg(**_typed(a, AuxHeadCfg, at)))
     rest = {k: data[k] for k in ("stem", "in_channels", "num_classes", "input_size") if k in data}
     if not isinstance(rest["stem"], str):
-        raise ConfigError(f"{where}.stem: must be one of {', '.join(STEMS)}, got {rest['stem']!r}")
+        raise ConfigError(f"{where}.stem: must be one of {', '.join(STEMS)}, got {shown(rest['stem'])}")
     rest = _typed(rest, ArchConfig, where)
     cfg = ArchConfig(stages=tuple(stages), block=block, head=head, aux_heads=tuple(aux), **rest)
     return validate(cfg, where)

@@ -7,7 +7,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from inas.errors import InputTooSmallError
+from inas import limits
+from inas.errors import ConfigError, InputTooSmallError
 from inas.model.blocks import AuxHead, Inception, make_stem
 from inas.model.config import (
     STEM_CHANNELS,
@@ -87,9 +88,26 @@ class GoogLeNet(nn.Module):
         return self._head(x), aux_logits
 
 
+def check_size(cfg: ArchConfig) -> int:
+    """The parameter count of a valid config, counted on the meta device (no memory); a network over
+    `limits.MAX_PARAMS` is refused before anything tries to allocate it."""
+    with torch.device("meta"):
+        params = count_params(GoogLeNet(validate(cfg)))
+    if params > limits.MAX_PARAMS:
+        raise ConfigError(
+            f"this network has {params:,} parameters, over the {limits.MAX_PARAMS:,} inas builds; "
+            "use fewer modules or channels"
+        )
+    return params
+
+
 def build(cfg: ArchConfig) -> GoogLeNet:
-    """Build the network of a config; a config that cannot be built fails here, before any tensor."""
-    return GoogLeNet(validate(cfg))
+    """Build the network of a config; a config that cannot be built fails here, before any tensor,
+    and so does one too large to hold."""
+    validate(cfg)
+    if torch.get_default_device().type != "meta":
+        check_size(cfg)
+    return GoogLeNet(cfg)
 
 
 def count_params(model: nn.Module) -> int:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from inas.errors import ConfigError
+from inas.files import read_json
 from inas.model.config import ArchConfig
 from inas.model.presets import get_preset
 
@@ -16,10 +16,7 @@ def read_config(path: Path) -> ArchConfig:
         raise ConfigError(
             f"{path}: no such file; give a JSON config (for example one item of `inas space sample --json`)"
         )
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: not valid JSON ({e}); give a JSON config") from None
+    data = read_json(path, ConfigError, "give a JSON config")
     if isinstance(data, list):
         if len(data) != 1:
             raise ConfigError(f"{path}: holds {len(data)} candidates; save one of them to its own file")

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from inas.cli_common import StorageOpt, StudyArg, fail, user_errors
-from inas.errors import InasError
+from inas.errors import InasError, shown
 
 FORMATS = ("table", "csv", "json", "markdown")
 
@@ -53,7 +53,7 @@ def trials_command(
     from inas.study.load import open_study
 
     if fmt not in FORMATS:
-        raise fail(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise fail(f"--format {shown(fmt)}: choose one of {', '.join(FORMATS)}")
     ref = open_study(study, storage)
     frame = trials_frame(ref.study)
     if pareto_only:

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from inas.errors import InasError
+from inas.errors import InasError, shown
 from inas.train.recipe import TrainRecipe
 
 # The seed's table (seeds 000/002): test top-1 error, top-5 error, parameters, seconds for 14 epochs.
@@ -76,7 +76,7 @@ def choose(names: str | None, known: dict[str, Any], option: str = "--variants")
     out = []
     for n in chosen:
         if n.lower() not in lower:
-            raise InasError(f"{option}: unknown variant {n!r}; choose from {', '.join(known)}")
+            raise InasError(f"{option}: unknown variant {shown(n)}; choose from {', '.join(known)}")
         out.append(lower[n.lower()])
     if not out:
         raise InasError(f"{option}: name at least one of {', '.join(known)}")
@@ -87,7 +87,7 @@ def choose(names: str | None, known: dict[str, Any], option: str = "--variants")
 
 def seed_table(dataset: str, recipe: str, variants: str | None) -> Experiment:
     if recipe not in ("seed", "inas"):
-        raise InasError(f"--recipe {recipe!r}: choose seed (Adadelta, batch 64, flip only) or inas")
+        raise InasError(f"--recipe {shown(recipe)}: choose seed (Adadelta, batch 64, flip only) or inas")
     labels = choose(variants, SEED_VARIANTS)
     base = TrainRecipe.seed_recipe() if recipe == "seed" else TrainRecipe()
     return Experiment(
@@ -103,7 +103,7 @@ def seed_table(dataset: str, recipe: str, variants: str | None) -> Experiment:
 
 def d2l(recipe: str, variants: str | None, image_size: int) -> Experiment:
     if recipe not in ("d2l", "inas"):
-        raise InasError(f"--recipe {recipe!r}: choose d2l (SGD lr 0.1, batch 128, no augmentation) or inas")
+        raise InasError(f"--recipe {shown(recipe)}: choose d2l (SGD lr 0.1, batch 128, no augmentation) or inas")
     labels = choose(variants, D2L_VARIANTS)
     base = D2L_RECIPE if recipe == "d2l" else TrainRecipe()
     return Experiment(

@@ -30,10 +30,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from inas import checks
-from inas.errors import ConfigError, SpaceError
+from inas import checks, limits
+from inas.errors import ConfigError, SpaceError, shown
 from inas.model.config import (
     BLOCK_KINDS,
     KERNEL5,
@@ -46,6 +44,7 @@ from inas.model.config import (
 from inas.model.presets import get_preset, list_presets
 from inas.space.dims import depth_bounds
 from inas.space.schema import ChannelSpec, Dim, SearchSpace
+from inas.space.yaml_file import read_yaml
 from inas.train.recipe import TrainRecipe, validate_recipe
 
 TOP_KEYS = (
@@ -106,8 +105,13 @@ def parse_dim(ctx: _Ctx, raw: Any, path: str, check=None, integer: bool = False)
             raise ctx.error(f"{path}.choices", f"expected a list of values, got {_kind(choices)}")
         if not choices:
             raise ctx.error(f"{path}.choices", "empty choice list; give at least one value (or a fixed value)")
+        if len(choices) > limits.MAX_CHOICES:
+            raise ctx.error(
+                f"{path}.choices",
+                f"{len(choices):,} values, over the {limits.MAX_CHOICES:,} a choice may list; list fewer",
+            )
         values = tuple(check(c, f"{path}.choices[{i}]") for i, c in enumerate(choices))
-        if any(a == b for i, a in enumerate(values) for b in values[:i]):
+        if _repeats(values):
             raise ctx.error(f"{path}.choices", "a value is listed twice; list each choice once")
         return Dim("categorical", choices=values)
     ctx.mapping(raw, path, ("low", "high", "step", "log"))
@@ -115,16 +119,16 @@ def parse_dim(ctx: _Ctx, raw: Any, path: str, check=None, integer: bool = False)
         if key not in raw:
             raise ctx.error(path, f"a range needs `low` and `high` (or use `choices: [...]`); `{key}` is missing")
         if not checks.is_number(raw[key]):
-            raise ctx.error(f"{path}.{key}", f"must be a number, got {raw[key]!r}")
+            raise ctx.error(f"{path}.{key}", f"must be a number, got {shown(raw[key])}")
     low, high = raw["low"], raw["high"]
     if low > high:
         raise ctx.error(path, f"low ({low}) is above high ({high}); swap them")
     log = raw.get("log", False)
     if not isinstance(log, bool):
-        raise ctx.error(f"{path}.log", f"must be true or false, got {log!r}")
+        raise ctx.error(f"{path}.log", f"must be true or false, got {shown(log)}")
     step = raw.get("step")
     if step is not None and (not checks.is_number(step) or step <= 0):
-        raise ctx.error(f"{path}.step", f"must be a positive number, got {step!r}")
+        raise ctx.error(f"{path}.step", f"must be a positive number, got {shown(step)}")
     is_int = isinstance(low, int) and isinstance(high, int) and (step is None or isinstance(step, int))
     if is_int and log and step not in (None, 1):
         raise ctx.error(f"{path}.step", "a log range takes no step; drop `step` or `log`")
@@ -135,6 +139,14 @@ def parse_dim(ctx: _Ctx, raw: Any, path: str, check=None, integer: bool = False)
     if integer and not is_int:
         raise ctx.error(path, "this value is a whole number: give integer low, high and step")
     return Dim("int" if is_int else "float", low=low, high=high, step=step, log=log)
+
+
+def _repeats(values: tuple) -> bool:
+    """Whether a value is listed twice (by equality, as the sampler would see it)."""
+    try:
+        return len(set(values)) != len(values)
+    except TypeError:  # unhashable values: compare pairwise (at most MAX_CHOICES of them)
+        return any(a == b for i, a in enumerate(values) for b in values[:i])
 
 
 # -- value checks ----------------------------------------------------------------------------
@@ -164,6 +176,12 @@ def _positive_int(ctx: _Ctx, what: str):
     return _lift(ctx, lambda v, path: checks.positive_int(v, path, what))
 
 
+def _at_most(ctx: _Ctx, check, limit: int, what: str):
+    """`check`, then a bound: what a space may ask stays in proportion (see `inas.limits`)."""
+
+    return _lift(ctx, lambda v, path: checks.at_most(check(v, path), limit, path, what))
+
+
 def _fraction(ctx: _Ctx):
     return _lift(ctx, checks.fraction)
 
@@ -176,7 +194,7 @@ def _preset(ctx: _Ctx):
     def check(v: Any, path: str) -> str:
         if v not in list_presets():
             raise ctx.error(
-                path, f"unknown preset {v!r}; choose one of {', '.join(list_presets())} (see `inas model list`)"
+                path, f"unknown preset {shown(v)}; choose one of {', '.join(list_presets())} (see `inas model list`)"
             )
         return v
 
@@ -201,10 +219,10 @@ def _module_names(ctx: _Ctx):
         if v is None:
             v = []
         if not isinstance(v, list):
-            raise ctx.error(path, f"expected a list of module names like [4a, 4d], got {v!r}")
+            raise ctx.error(path, f"expected a list of module names like [4a, 4d], got {shown(v)}")
         for i, name in enumerate(v):
             if not isinstance(name, str) or not MODULE_NAME.match(name):
-                raise ctx.error(f"{path}[{i}]", f"{name!r} is not a module name; write stage and letter, like 4a")
+                raise ctx.error(f"{path}[{i}]", f"{shown(name)} is not a module name; write stage and letter, like 4a")
         if len(set(v)) != len(v):
             raise ctx.error(path, "a module is named twice; name each once")
         return tuple(v)
@@ -218,7 +236,7 @@ def _module_names(ctx: _Ctx):
 def _stage_index(ctx: _Ctx, key: Any, path: str) -> int:
     text = str(key).removeprefix("stage")
     if not text.isdigit() or int(text) < 3:
-        raise ctx.error(path, f"stages are numbered from 3 as in GoogLeNet (3, 4, 5, ...), got {key!r}")
+        raise ctx.error(path, f"stages are numbered from 3 as in GoogLeNet (3, 4, 5, ...), got {shown(key)}")
     return int(text) - 3
 
 
@@ -246,9 +264,9 @@ def _parse_channels(ctx: _Ctx, raw: Any) -> ChannelSpec:
         raise ctx.error("channels.branches", f"expected a non-empty list among {', '.join(MULTIPLIED)}")
     for i, b in enumerate(branches):
         _enum(ctx, MULTIPLIED)(b, f"channels.branches[{i}]")
-    round_to = _positive_int(ctx, "channels are rounded to multiples of it")(
-        raw.get("round_to", 1), "channels.round_to"
-    )
+    round_to = _at_most(
+        ctx, _positive_int(ctx, "channels are rounded to multiples of it"), limits.MAX_CHANNELS, "channels"
+    )(raw.get("round_to", 1), "channels.round_to")
     return ChannelSpec(tuples, multiplier, scope, per_branch, tuple(branches), round_to)
 
 
@@ -261,19 +279,27 @@ def parse_space(data: Any, source: str) -> SearchSpace:
             raise ctx.error(key, f"missing; add `{key}:` (see `inas space show googlenet_depth` for an example)")
     name = data["name"]
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise ctx.error("name", f"must be a word of letters, digits, '_', '-' or '.', got {name!r}")
+        raise ctx.error("name", f"must be a word of letters, digits, '_', '-' or '.', got {shown(name)}")
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ctx.error("description", "must be text")
+    if len(description) > limits.MAX_DESCRIPTION_CHARS:
+        raise ctx.error(
+            "description", f"{len(description):,} characters; keep it under {limits.MAX_DESCRIPTION_CHARS:,}"
+        )
     base = parse_dim(ctx, data["base"], "base", _preset(ctx))
     if base.kind in ("int", "float"):
         raise ctx.error("base", "must be a preset name or {choices: [preset, ...]}")
     num_classes = data.get("num_classes")
     if num_classes is not None:
-        _positive_int(ctx, "a classifier needs classes")(num_classes, "num_classes")
+        _at_most(ctx, _positive_int(ctx, "a classifier needs classes"), limits.MAX_CLASSES, "classes")(
+            num_classes, "num_classes"
+        )
     input_size = data.get("input_size")
     if input_size is not None:
-        _positive_int(ctx, "an image is at least 1x1")(input_size, "input_size")
+        _at_most(ctx, _positive_int(ctx, "an image is at least 1x1"), limits.MAX_INPUT_SIZE, "pixels")(
+            input_size, "input_size"
+        )
 
     depth_raw = data.get("depth") or {}
     if not isinstance(depth_raw, dict):
@@ -286,7 +312,9 @@ def parse_space(data: Any, source: str) -> SearchSpace:
         stage = _stage_index(ctx, k, f"depth.{k}")
         if stage in depth:
             raise ctx.error(f"depth.{k}", f"stage {stage + 3} is given twice; keep one entry")
-        check = _positive_int(ctx, "a stage needs at least one module")
+        check = _at_most(
+            ctx, _positive_int(ctx, "a stage needs at least one module"), limits.MAX_MODULES_PER_STAGE, "modules"
+        )
         depth[stage] = parse_dim(ctx, v, f"depth.{k}", check, integer=True)
     channels = _parse_channels(ctx, data.get("channels"))
 
@@ -348,7 +376,9 @@ def _recipe_check(ctx: _Ctx, key: str):
             validate_recipe(dataclasses.replace(TrainRecipe(), **{key: v}), "recipe")
         except ConfigError as e:
             expected = str(e).partition(": ")[2]  # "must be ..., got ..."
-            raise ctx.error(path, f"{expected} (the recipe's default is {getattr(TrainRecipe(), key)!r})") from None
+            raise ctx.error(
+                path, f"{expected} (the recipe's default is {shown(getattr(TrainRecipe(), key))})"
+            ) from None
         return v
 
     return check
@@ -368,8 +398,25 @@ def _check_module(ctx: _Ctx, space: SearchSpace, name: str, path: str) -> None:
         )
 
 
+def _check_widths(ctx: _Ctx, space: SearchSpace) -> None:
+    """The widest channel count any candidate can reach stays within `limits.MAX_CHANNELS`."""
+    widest = max(
+        [max(m.as_tuple()) for b in space.base.values() for s in get_preset(b).stages for m in s.modules]
+        + [max(t) for dim in space.channels.tuples.values() for t in dim.values()]
+    )
+    mult = space.channels.multiplier
+    factor = 1.0 if mult is None else max(mult.values()) if mult.kind in ("fixed", "categorical") else mult.high
+    if widest * factor > limits.MAX_CHANNELS:
+        raise ctx.error(
+            "channels.multiplier",
+            f"x{factor:g} makes a branch of {widest} channels {widest * factor:,.0f} wide, over the "
+            f"{limits.MAX_CHANNELS:,} a space may ask for; lower the multiplier",
+        )
+
+
 def _check_candidates(ctx: _Ctx, space: SearchSpace) -> None:
     """Check what the dimensions can reach: stages and modules exist, auxiliary heads have room."""
+    _check_widths(ctx, space)
     for name in space.channels.tuples:
         _check_module(ctx, space, name, f"channels.tuples.{name}")
     for choice in space.aux_heads.values() if space.aux_heads else []:
@@ -396,16 +443,4 @@ def _check_candidates(ctx: _Ctx, space: SearchSpace) -> None:
 
 def load_space_file(path: str | Path) -> SearchSpace:
     path = Path(path)
-    if not path.is_file():
-        raise SpaceError(
-            f"{path}: no such file; give a built-in space name (`inas space list`) or a path to a .yaml file"
-        )
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpaceError(f"{path}: not valid YAML{where} ({getattr(e, 'problem', e)}); fix the syntax") from None
-    except UnicodeDecodeError:
-        raise SpaceError(f"{path}: not a text file; a search space is a YAML file") from None
-    return parse_space(data, str(path))
+    return parse_space(read_yaml(path), str(path))

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from inas.errors import shown
 from inas.model.config import ArchConfig
 
 
@@ -51,7 +52,7 @@ class Dim:
 
     def describe(self) -> str:
         if self.kind == "fixed":
-            return f"= {self.value!r}"
+            return f"= {shown(self.value)}"
         if self.kind == "categorical":
             return "one of " + ", ".join(_label(c) for c in self.choices)
         step = f" step {self.step:g}" if self.step else ""

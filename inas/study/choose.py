@@ -8,7 +8,7 @@ from __future__ import annotations
 import operator
 import re
 
-from inas.errors import InasError
+from inas.errors import InasError, shown
 
 KNEE_RULE = (
     "knee: the Pareto member nearest the ideal point once each objective is scaled to [0, 1] over the "
@@ -26,13 +26,13 @@ def parse_constraints(text: str, allowed: list[str]) -> list[tuple[str, str, flo
         m = CONSTRAINT.match(part)
         if not m:
             raise InasError(
-                f"--pick {text!r}: use min-error, knee, or constraints like 'params<2e6' or 'params<2e6,macs<5e8'"
+                f"--pick {shown(text)}: use min-error, knee, or constraints like 'params<2e6' or 'params<2e6,macs<5e8'"
             )
         name, op, value = m.group(1), m.group(2), m.group(3)
         if name not in allowed:
-            raise InasError(f"--pick {text!r}: unknown value {name!r}; constrain one of {', '.join(allowed)}")
+            raise InasError(f"--pick {shown(text)}: unknown value {shown(name)}; constrain one of {', '.join(allowed)}")
         try:
             out.append((name, op, float(value)))
         except ValueError:
-            raise InasError(f"--pick {text!r}: {value!r} is not a number") from None
+            raise InasError(f"--pick {shown(text)}: {shown(value)} is not a number") from None
     return out

@@ -29,8 +29,8 @@ from safetensors.torch import load_file, save_file
 
 from inas import __version__
 from inas.data.datasets import ImageData
-from inas.errors import ConfigError, InasError
-from inas.files import check_out_dir, make_ordinary
+from inas.errors import ConfigError, InasError, shown
+from inas.files import check_out_dir, make_ordinary, read_json
 from inas.model.config import ArchConfig
 from inas.model.network import GoogLeNet, build
 from inas.model.stats import measure
@@ -81,7 +81,9 @@ class BundleConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str) -> BundleConfig:
         if d.get("format") != FORMAT:
-            raise BundleError(f"{where}: format {d.get('format')!r} is not {FORMAT!r}; export the model again")
+            raise BundleError(
+                f"{where}: format {shown(d.get('format'))} is not {shown(FORMAT)}; export the model again"
+            )
         try:
             arch = ArchConfig.from_dict(d["arch"], where=f"{where}: arch")
             return cls(
@@ -154,10 +156,7 @@ def read_config(folder: Path) -> BundleConfig:
     missing = [name for name in (WEIGHTS, CONFIG, METRICS) if not (folder / name).is_file()]
     if missing:
         raise BundleError(f"{folder}: {', '.join(missing)} missing; the export did not finish: export again")
-    try:
-        raw = json.loads((folder / CONFIG).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BundleError(f"{folder / CONFIG}: not valid JSON ({e}); export the model again") from None
+    raw = read_json(folder / CONFIG, BundleError, "export the model again")
     if not isinstance(raw, dict):
         raise BundleError(f"{folder / CONFIG}: expected a JSON object; export the model again")
     return BundleConfig.from_dict(raw, str(folder / CONFIG))
@@ -166,9 +165,9 @@ def read_config(folder: Path) -> BundleConfig:
 def read_metrics(folder: Path) -> dict[str, Any]:
     path = Path(folder) / METRICS
     try:
-        metrics = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BundleError(f"{path}: cannot read ({e}); export the model again") from None
+        metrics = read_json(path, BundleError, "export the model again")
+    except OSError as e:
+        raise BundleError(f"{path}: cannot read ({e.strerror}); export the model again") from None
     if not isinstance(metrics, dict):
         raise BundleError(f"{path}: expected a JSON object; export the model again")
     return metrics

@@ -73,11 +73,13 @@ def _train(arch, recipe, dataset: str, data_dir: str | None, device: str, save: 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from inas.data.datasets import load_dataset
+    from inas.model.network import check_size
     from inas.train.loop import pick_device, train
 
     torch_device = pick_device(device)
     data = load_dataset(dataset, data_dir)
     arch = arch.with_classes(data.num_classes)
+    check_size(arch)  # before the progress bar: a refusal is the only line
     progress = Progress(
         TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
         BarColumn(),

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from inas.data.datasets import ImageData, channel_stats, stratified_split
 from inas.data.loader import DeviceLoader
-from inas.errors import ConfigError, DataError
+from inas.errors import ConfigError, DataError, shown
 from inas.model.config import ArchConfig
 from inas.model.network import GoogLeNet, build, count_params
 from inas.train.metrics import EpochMetrics, TrainResult, topk_correct
@@ -36,7 +36,7 @@ def pick_device(name: str = "auto") -> torch.device:
     try:
         return torch.device(name)
     except RuntimeError:
-        raise ConfigError(f"--device {name!r}: not a device; use auto, cpu, cuda or cuda:N") from None
+        raise ConfigError(f"--device {shown(name)}: not a device; use auto, cpu, cuda or cuda:N") from None
 
 
 def make_optimizer(model: torch.nn.Module, r: TrainRecipe) -> torch.optim.Optimizer:

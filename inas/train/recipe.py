@@ -9,7 +9,7 @@ from typing import Any
 
 from inas import checks
 from inas.data.augment import AUGMENTS
-from inas.errors import ConfigError
+from inas.errors import ConfigError, shown
 from inas.registry import Registry
 
 OPTIMIZERS = ("sgd", "adamw", "adadelta")
@@ -79,13 +79,13 @@ def validate_recipe(r: TrainRecipe, where: str = "recipe") -> TrainRecipe:
         checks.fraction(getattr(r, name), f"{where}.{name}")
     if not checks.is_int(r.image_size) or r.image_size < 0:
         raise ConfigError(
-            f"{where}.image_size: must be a whole number >= 0 (0: the network's input size), got {r.image_size!r}"
+            f"{where}.image_size: must be a whole number >= 0 (0: the network's input size), got {shown(r.image_size)}"
         )
     for name in ("epochs", "batch_size"):
         checks.positive_int(getattr(r, name), f"{where}.{name}")
     checks.boolean(r.mixed_precision, f"{where}.mixed_precision")
     if not checks.is_int(r.seed):
-        raise ConfigError(f"{where}.seed: must be an integer, got {r.seed!r}")
+        raise ConfigError(f"{where}.seed: must be an integer, got {shown(r.seed)}")
     return r
 
 

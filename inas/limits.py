@@ -1,0 +1,15 @@
+"""What a description may ask for: bounds that keep every command's memory and time in proportion to
+the size of its input files, whatever they say. One home, quoted by the README's "Limits" section."""
+
+from __future__ import annotations
+
+MAX_FILE_BYTES = 1 << 20  # a search space YAML or a config JSON; the built-in ones are under 4 KiB
+MAX_DESCRIPTION_CHARS = 4_000
+MAX_CHOICES = 1_000  # values in one `choices:` list
+MAX_STAGES = 7  # module names run from stage 3 to stage 9
+MAX_MODULES_PER_STAGE = 26  # module names run from a to z
+MAX_CHANNELS = 8_192  # one branch of one module (GoogLeNet's widest is 384)
+MAX_CLASSES = 100_000
+MAX_INPUT_SIZE = 4_096
+MAX_PARAMS = 500_000_000  # a network is counted on the meta device before any memory is allocated
+MAX_NAME_CHARS = 100  # a study's name, which names its files
