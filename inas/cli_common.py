@@ -39,6 +39,13 @@ def user_errors(fn: F) -> F:
             exit = fail(str(e))
             exit.exit_code = getattr(e, "exit_code", 2)
             raise exit from None
+        except Exception as e:
+            from inas.study.storage import storage_failure  # only now: optuna is heavy to import
+
+            message = storage_failure(e)
+            if message is None:
+                raise
+            raise fail(message) from None
 
     return wrapper  # type: ignore[return-value]
 

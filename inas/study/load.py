@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import optuna
 
-from inas.errors import InasError
+from inas import limits
+from inas.errors import InasError, shown
 from inas.study.storage import default_storage, open_storage, sqlite_path
 
 
@@ -33,11 +34,13 @@ def open_study(name: str, storage: str | None = None) -> StudyRef:
     study is an error. `name` may also be the path of a SQLite file that holds one study."""
     if storage is None and name.endswith(".db"):
         storage, name = f"sqlite:///{name}", ""
+    if not name.isprintable() or len(name) > 4 * limits.MAX_NAME_CHARS:
+        raise InasError(f"study name {shown(name)}: not a study name (control characters, or too long)")
     url = storage or default_storage(name)
     db_file = sqlite_path(url)
     if db_file is not None and not db_file.exists():  # opening it would create an empty database
         raise InasError(
-            f"no study {name or str(db_file)!r}: {db_file} does not exist; run `inas search` first, "
+            f"no study {shown(name or str(db_file))}: {db_file} does not exist; run `inas search` first, "
             "or pass --storage with the URL the search used"
         )
     rdb = open_storage(url)
@@ -53,5 +56,5 @@ def open_study(name: str, storage: str | None = None) -> StudyRef:
         name = names[0]
     if name not in names:
         hint = f"studies there: {', '.join(names)}" if names else "it holds no study"
-        raise InasError(f"no study {name!r} in {url}; {hint}")
+        raise InasError(f"no study {shown(name)} in {url}; {hint}")
     return StudyRef(optuna.load_study(study_name=name, storage=rdb), url, rdb)

@@ -1,24 +1,45 @@
 """Optuna storage through SQLAlchemy: any URL works; SQLite gets WAL mode and a busy timeout so
-optuna-dashboard can read while a search writes, and a lock file so two searches never share a study."""
+optuna-dashboard can read while a search writes, and a lock file so two searches never share a study.
+
+Only a search (or an experiment) creates a storage: readers open what exists without writing to it,
+and refuse a file that is not an Optuna storage before Optuna could add its tables to it."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
+import re
+import sqlite3
+import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import optuna
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from inas.errors import ConfigError, InasError
+from inas import limits
+from inas.errors import ConfigError, InasError, shown
+from inas.files import safe_stem
 
 BUSY_TIMEOUT_S = 60
+OPTUNA_TABLES = {"studies", "trials", "version_info"}
+STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_study_name(name: str, where: str = "--study") -> str:
+    """A study name that can name files: it names the default `studies/NAME.db` and its reports."""
+    if len(name) > limits.MAX_NAME_CHARS or not STUDY_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{where} {shown(name)}: a study name is up to {limits.MAX_NAME_CHARS} letters, digits, '_', '-' "
+            "or '.', starting with a letter or digit; choose another"
+        )
+    return name
 
 
 def default_storage(study: str) -> str:
-    return f"sqlite:///studies/{study}.db"
+    return f"sqlite:///studies/{check_study_name(study)}.db"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -34,26 +55,89 @@ def check_url(url: str) -> None:
         make_url(url)
     except ArgumentError:
         raise ConfigError(
-            f"--storage {url!r}: not a SQLAlchemy URL; use e.g. sqlite:///studies/NAME.db or postgresql://HOST/DB"
+            f"--storage {shown(url)}: not a SQLAlchemy URL; use e.g. sqlite:///studies/NAME.db or postgresql://HOST/DB"
         ) from None
 
 
-def open_storage(url: str) -> optuna.storages.RDBStorage:
-    """An RDBStorage for `url`, creating a SQLite file's folder if needed."""
+def check_sqlite_file(path: Path) -> None:
+    """An existing file is an Optuna storage (or empty), read without writing a byte: `immutable`
+    takes no lock and makes no -wal or -shm file. (inas creates the tables before it turns WAL on, so
+    they are always in the main file.)"""
+    if not path.is_file():
+        raise InasError(f"{path}: not a file; give the .db file of a study")
+    if path.stat().st_size == 0:
+        return
+    try:
+        uri = f"file:{quote(str(path.resolve()))}?immutable=1"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as e:
+        raise InasError(f"{path}: not a readable SQLite database ({e}); give the .db file of a study") from None
+    if not tables >= OPTUNA_TABLES:
+        raise InasError(
+            f"{path}: a SQLite database, but not an Optuna study storage; give the .db file of a study "
+            "(or a new path for a search to create)"
+        )
+
+
+def open_storage(url: str, create: bool = False) -> optuna.storages.RDBStorage:
+    """An RDBStorage for `url`. Readers (`create=False`) open what exists and write nothing; a search
+    (`create=True`) may create the file, its folder and Optuna's tables, and turns SQLite's WAL on."""
     check_url(url)
     path = sqlite_path(url)
     kwargs = {}
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            check_sqlite_file(path)
+            if not create and path.stat().st_size == 0:
+                raise InasError(f"{path}: an empty file; it holds no study")
+        elif not create:
+            raise InasError(f"{path}: no such file; run `inas search` first, or pass --storage with its URL")
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
         kwargs = {"connect_args": {"timeout": BUSY_TIMEOUT_S}}
     try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs, skip_table_creation=not create)
+    except RuntimeError as e:  # Optuna's schema check: written by an Optuna with another table layout
+        raise InasError(
+            f"--storage {url}: {str(e).splitlines()[0]} Run `optuna storage upgrade --url {url}` "
+            "(after a backup), or use the Optuna that wrote it"
+        ) from None
     except Exception as e:  # a driver that is not installed, a server that does not answer, ...
         raise InasError(f"--storage {url}: cannot open ({str(e).splitlines()[0]}); check the URL") from None
-    if path is not None:
+    if path is not None and create:
         with storage.engine.connect() as conn:  # WAL persists in the file: readers never block the writer
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
     return storage
+
+
+def storage_failure(error: BaseException) -> str | None:
+    """One line for a database error raised while a command reads or writes a study (a read-only or
+    corrupted file, a server that went away), or None if `error` is something else. Looks only at
+    modules already imported: a command that never opened a storage pays nothing."""
+    sa_exc, optuna_exc = sys.modules.get("sqlalchemy.exc"), sys.modules.get("optuna.exceptions")
+    seen: BaseException | None = error
+    chain = []
+    while seen is not None and len(chain) < 8:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for e in chain:
+        if sa_exc is not None and isinstance(e, sa_exc.DBAPIError):
+            why = str(e.orig).splitlines()[0] if e.orig is not None else type(e).__name__
+        elif isinstance(e, sqlite3.DatabaseError):
+            why = str(e).splitlines()[0]
+        else:
+            continue
+        if "readonly" in why or "read-only" in why:
+            fix = "make the file (and its folder) writable, or choose another --storage"
+        elif "malformed" in why or "not a database" in why:
+            fix = "the file is damaged: restore it from a copy, or choose another --storage"
+        else:
+            fix = "check --storage and that the database is reachable"
+        return f"the study's storage failed ({why}); {fix}"
+    if optuna_exc is not None and isinstance(error, optuna_exc.StorageInternalError):
+        return f"the study's storage failed ({str(error).splitlines()[0]}); check --storage"
+    return None
 
 
 class StudyLock:
@@ -62,7 +146,7 @@ class StudyLock:
 
     def __init__(self, url: str, study: str):
         path = sqlite_path(url)
-        self.path = path.with_name(f".{path.name}.{study}.lock") if path is not None else None
+        self.path = path.with_name(f".{path.name}.{safe_stem(study)}.lock") if path is not None else None
         self.study = study
         self._fd: int | None = None
         self._made: list[Path] = []
@@ -95,7 +179,7 @@ class StudyLock:
                 os.close(fd)
                 self._remove_made()
                 raise InasError(
-                    f"study {self.study!r} is being searched by {holder}; wait for it to finish or use another --study"
+                    f"study {shown(self.study)} is being searched by {holder}; wait for it to finish or use another --study"
                 ) from None
             try:  # the holder we waited on may have removed the file: then lock the one there now
                 if os.stat(self.path).st_ino == os.fstat(fd).st_ino:

@@ -1,0 +1,60 @@
+"""Opening storages: readers write nothing, and database failures become one line."""
+
+import hashlib
+import sqlite3
+
+import optuna
+import pytest
+
+from inas.errors import ConfigError, InasError
+from inas.study.storage import check_study_name, open_storage, storage_failure
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_reader_refuses_a_plain_sqlite_file_and_leaves_it_alone(tmp_path):
+    path = tmp_path / "notes.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.close()
+    before = digest(path)
+    for create in (False, True):  # not even a search adds Optuna's tables to someone's database
+        with pytest.raises(InasError, match="not an Optuna study storage"):
+            open_storage(f"sqlite:///{path}", create=create)
+    assert digest(path) == before and sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
+
+
+def test_a_reader_opens_a_study_without_turning_wal_on(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    optuna.create_study(study_name="s", storage=url).optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    before = digest(tmp_path / "s.db")
+    storage = open_storage(url)
+    assert optuna.get_all_study_names(storage) == ["s"]
+    storage.engine.dispose()
+    assert digest(tmp_path / "s.db") == before
+    with pytest.raises(InasError, match="no such file"):
+        open_storage(f"sqlite:///{tmp_path}/missing.db")
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_storage_failure_names_a_read_only_database(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    optuna.create_study(study_name="s", storage=url)
+    read_only = optuna.storages.RDBStorage(f"sqlite:///file:{tmp_path}/s.db?mode=ro&uri=true", skip_table_creation=True)
+    with pytest.raises(Exception) as caught:
+        optuna.create_study(study_name="t", storage=read_only)
+    message = storage_failure(caught.value)
+    assert message is not None and "readonly" in message and "make the file" in message
+    assert storage_failure(ValueError("something else")) is None
+
+
+@pytest.mark.parametrize("name", ["a/b", "../../etc/evil", "a\x01b", ".hidden", "", "x" * 101])
+def test_study_names_that_would_become_paths_are_refused(name):
+    with pytest.raises(ConfigError, match="a study name is"):
+        check_study_name(name)
+
+
+def test_ordinary_study_names_pass():
+    assert check_study_name("googlenet_depth-2.v1") == "googlenet_depth-2.v1"
