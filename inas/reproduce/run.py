@@ -15,7 +15,7 @@ from inas.reproduce.experiments import Experiment
 from inas.search.runner import SearchSettings, SearchSummary, pending_points, run_search
 from inas.search.settings import Budget
 from inas.study.record import trained
-from inas.study.storage import check_url, default_storage, open_storage, sqlite_path
+from inas.study.storage import check_study_name, check_url, default_storage, open_storage, sqlite_path
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,13 @@ class RunOptions:
 
 def run_experiment(exp: Experiment, o: RunOptions, view: str | None = None) -> SearchSummary:
     """Train each variant once, as trials of the study `o.study` (continued if it exists)."""
+    check_study_name(o.study)  # it names the study this creates
     url = o.storage or default_storage(o.study)
     check_url(url)
     db = sqlite_path(url)
     trials, exists = len(exp.variants), False
     if db is None or db.exists():
-        storage = open_storage(url)
+        storage = open_storage(url, create=True)
         if o.study in optuna.get_all_study_names(storage):
             # Continue: keep what is done, run the variants not done yet (a failed one again).
             study = optuna.load_study(study_name=o.study, storage=storage)

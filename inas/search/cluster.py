@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -65,6 +66,8 @@ def _init(s: SearchSettings) -> Iterator[None]:
     import ray
 
     kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    if not s.verbose:  # Ray's banners (token authentication, the local instance it started) stay off stderr
+        logging.getLogger("ray").setLevel(logging.ERROR)
     if s.address:
         kwargs["address"] = s.address
     else:

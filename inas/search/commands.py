@@ -48,6 +48,7 @@ def search_command(
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an existing study to --trials.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="A log line per trial instead of the live view.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
 ) -> None:
     """Search a space: Optuna proposes, Ray Tune trains, every trial lands in the study."""
     from inas.search.runner import run_search
@@ -70,6 +71,7 @@ def search_command(
         seed=seed,
         warm_start=warm_start,
         resume=resume,
+        verbose=verbose,
     )
     summary = run_search(settings, view="log" if quiet else "live")
     c = summary.counts
@@ -85,3 +87,9 @@ def search_command(
     typer.echo(f"errors measured at the budget's fidelity: {settings.budget.fidelity()}")
     typer.echo(f"report: inas report {summary.study}" + (f" --storage {summary.storage}" if storage else ""))
     typer.echo(f"browse: optuna-dashboard {summary.storage}")
+    if summary.failure is not None:  # nothing to choose from: say so, and let scripts see it
+        typer.echo(
+            f"error: every trial failed; the first: {summary.failure} (`inas trials {summary.study}` lists them)",
+            err=True,
+        )
+        raise typer.Exit(1)

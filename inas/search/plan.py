@@ -11,13 +11,13 @@ from typing import Any
 import optuna
 
 from inas.data.datasets import ImageData, load_dataset, stratified_split
-from inas.errors import ConfigError, DataError
+from inas.errors import ConfigError, DataError, shown
 from inas.search.settings import OBJECTIVES, SearchSettings, make_sampler
 from inas.search.warmstart import warm_start_points
 from inas.space.registry import load_space
 from inas.space.sampling import resolve, sample
 from inas.space.schema import SearchSpace
-from inas.study.storage import check_url, default_storage
+from inas.study.storage import check_study_name, check_url, default_storage
 from inas.train.recipe import TrainRecipe
 
 
@@ -72,7 +72,7 @@ def check_settings(s: SearchSettings) -> None:
     if s.max_concurrent is not None and s.max_concurrent < 1:
         raise ConfigError("--max-concurrent: must be at least 1")
     if s.warm_start not in (None, "seed"):
-        raise ConfigError(f"--warm-start {s.warm_start!r}: the only warm start is `seed`")
+        raise ConfigError(f"--warm-start {shown(s.warm_start)}: the only warm start is `seed`")
     for name in s.objectives:
         OBJECTIVES.get(name, "--objectives")
     make_sampler(s.sampler, s.seed)  # a sampler that cannot be made is bad input, found now
@@ -110,7 +110,7 @@ def plan_search(s: SearchSettings) -> SearchPlan:
     """Check the settings, load the space and the data, and list the fixed candidates."""
     check_settings(s)
     space = load_space(s.space)
-    study_name = s.study or space.name
+    study_name = check_study_name(s.study or space.name)
     url = s.storage or default_storage(study_name)
     check_url(url)
     recipe = dataclasses.replace(

@@ -8,23 +8,35 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import signal
 import tempfile
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
 
 from inas import __version__
-from inas.errors import ConfigError, InasError, Interrupted
+from inas.errors import ConfigError, InasError, Interrupted, shown
 from inas.search.cluster import Placement, placement, ray_session, scoped_env
 from inas.search.plan import SearchPlan, plan_search
 from inas.search.settings import SearchSettings, make_sampler
 from inas.search.trial import TrialSettings, run_trial
 from inas.space.sampling import sample
 from inas.space.schema import SearchSpace
-from inas.study.record import SETTINGS_KEY, VERSION_KEY, counts, fail_stale_trials, pending_points, trained
+from inas.study.record import (
+    FAIL_REASON_KEY,
+    SETTINGS_KEY,
+    VERSION_KEY,
+    counts,
+    fail_stale_trials,
+    pending_points,
+    trained,
+)
 from inas.study.storage import StudyLock, open_storage, sqlite_path
 
 
@@ -37,34 +49,65 @@ class SearchSummary:
     best: dict[str, float]
     elapsed_seconds: float
     ran: int
+    failure: str | None = None  # when no trial finished: why the first one failed
+
+
+def check_study(plan: SearchPlan, storage: optuna.storages.BaseStorage) -> bool:
+    """Whether the study exists, after checking that --resume agrees and that a resumed study was
+    searched with the same settings. Reads only."""
+    s, name, url = plan.settings, plan.study_name, plan.url
+    exists = name in optuna.get_all_study_names(storage)
+    if exists and not s.resume:
+        raise InasError(
+            f"study {shown(name)} already exists in {url}; add --resume to continue it or choose another --study"
+        )
+    if s.resume and not exists:
+        raise InasError(f"no study {shown(name)} in {url} to resume; drop --resume to start it")
+    if exists:
+        before = optuna.load_study(study_name=name, storage=storage).user_attrs.get(SETTINGS_KEY, {})
+        wanted = plan.study_settings()
+        changed = [k for k in wanted if k in before and before[k] != wanted[k]]
+        if changed:
+            raise InasError(
+                f"--resume: study {shown(name)} was run with other {', '.join(changed)}; "
+                "resume with the same options or start a new --study"
+            )
+    return exists
+
+
+def preflight(plan: SearchPlan) -> None:
+    """Every storage and resume mistake, found before Ray starts (which takes seconds): the storage
+    opens, the study exists exactly when --resume says so, and with the same settings. Writes nothing
+    to a SQLite file (a server database gets Optuna's tables, as the search would give it)."""
+    db_file = sqlite_path(plan.url)
+    if db_file is not None and db_file.exists() and not all(os.access(p, os.W_OK) for p in (db_file, db_file.parent)):
+        raise InasError(
+            f"--storage: {db_file} (or its folder) is read-only; make it writable or choose another --storage"
+        )
+    if db_file is not None and not db_file.exists():
+        if plan.settings.resume:
+            raise InasError(
+                f"no study {shown(plan.study_name)} to resume: {db_file} does not exist; drop --resume to start it"
+            )
+        return
+    storage = open_storage(plan.url, create=db_file is None)
+    try:
+        check_study(plan, storage)
+    finally:
+        storage.engine.dispose()
 
 
 def open_search_study(plan: SearchPlan, storage: optuna.storages.BaseStorage) -> optuna.Study:
     """The study to search into: created, or (with --resume) loaded after checking it was searched
     with the same settings; trials a stopped search left behind are marked failed."""
-    s, name, url = plan.settings, plan.study_name, plan.url
-    exists = name in optuna.get_all_study_names(storage)
-    if exists and not s.resume:
-        raise InasError(
-            f"study {name!r} already exists in {url}; add --resume to continue it or choose another --study"
-        )
-    if s.resume and not exists:
-        raise InasError(f"no study {name!r} in {url} to resume; drop --resume to start it")
-    wanted = plan.study_settings()
-    if not exists:
+    s, name = plan.settings, plan.study_name
+    if not check_study(plan, storage):
         study = optuna.create_study(study_name=name, storage=storage, directions=["minimize"] * len(s.objectives))
         study.set_metric_names(list(s.objectives))  # optuna-dashboard labels its axes with these
-        study.set_user_attr(SETTINGS_KEY, wanted)
+        study.set_user_attr(SETTINGS_KEY, plan.study_settings())
         study.set_user_attr(VERSION_KEY, __version__)
         return study
     study = optuna.load_study(study_name=name, storage=storage)
-    before = study.user_attrs.get(SETTINGS_KEY, {})
-    changed = [k for k in wanted if k in before and before[k] != wanted[k]]
-    if changed:
-        raise InasError(
-            f"--resume: study {name!r} was run with other {', '.join(changed)}; "
-            "resume with the same options or start a new --study"
-        )
     fail_stale_trials(storage, study)
     return study
 
@@ -75,31 +118,52 @@ def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     plan = plan_search(s)
-    db_file = sqlite_path(plan.url)
-    if s.resume and db_file is not None and not db_file.exists():
-        raise InasError(f"no study {plan.study_name!r} to resume: {db_file} does not exist; drop --resume to start it")
-    # Lock, then Ray, then the storage: failing to join Ray leaves no study behind.
-    with StudyLock(plan.url, plan.study_name), ray_session(s):
-        where = placement(s)
-        storage = open_storage(plan.url)
-        study = open_search_study(plan, storage)
-        remaining = s.trials - trained(study)
-        start = time.time()
-        if remaining > 0:
-            # A resumed search must not replay the proposals of the run it continues.
-            seed = s.seed + len(study.get_trials(deepcopy=False))
-            study = optuna.load_study(
-                study_name=plan.study_name, storage=storage, sampler=make_sampler(s.sampler, seed)
-            )
-            try:
-                tune_study(plan, study, storage, remaining, where, view, callbacks)
-            except KeyboardInterrupt:
-                stopped = fail_stale_trials(storage, study, "interrupted (Ctrl-C)")
-                raise Interrupted(
-                    f"interrupted; {stopped} running trial(s) marked failed, finished ones are kept in "
-                    f"{plan.url}; continue with --resume"
-                ) from None
-        return summarise(plan, optuna.load_study(study_name=plan.study_name, storage=storage), start, remaining)
+    # Lock and check, then Ray, then the storage: failing to join Ray leaves no study behind.
+    with StudyLock(plan.url, plan.study_name), sigterm_as_interrupt():
+        preflight(plan)
+        # Again inside: Ray's core installs its own SIGTERM handler, which aborts the driver.
+        with ray_session(s), sigterm_as_interrupt():
+            return _search(plan, view, callbacks)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (what `kill`, systemd and job schedulers send) stops a search as Ctrl-C does: running
+    trials are marked, finished ones kept. Only the main thread can take signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _search(plan: SearchPlan, view: str | None, callbacks: tuple) -> SearchSummary:
+    s = plan.settings
+    where = placement(s)
+    storage = open_storage(plan.url, create=True)
+    study = open_search_study(plan, storage)
+    remaining = s.trials - trained(study)
+    start = time.time()
+    if remaining > 0:
+        # A resumed search must not replay the proposals of the run it continues.
+        seed = s.seed + len(study.get_trials(deepcopy=False))
+        study = optuna.load_study(study_name=plan.study_name, storage=storage, sampler=make_sampler(s.sampler, seed))
+        try:
+            tune_study(plan, study, storage, remaining, where, view, callbacks)
+        except KeyboardInterrupt:
+            stopped = fail_stale_trials(storage, study, "interrupted (Ctrl-C)")
+            raise Interrupted(
+                f"interrupted; {stopped} running trial(s) marked failed, finished ones are kept in "
+                f"{plan.url}; continue with --resume"
+            ) from None
+    return summarise(plan, optuna.load_study(study_name=plan.study_name, storage=storage), start, remaining)
 
 
 def summarise(plan: SearchPlan, study: optuna.Study, start: float, remaining: int) -> SearchSummary:
@@ -107,7 +171,12 @@ def summarise(plan: SearchPlan, study: optuna.Study, start: float, remaining: in
     best_trials = study.best_trials if c["complete"] else []
     objectives = plan.settings.objectives
     best = {name: min(t.values[i] for t in best_trials) for i, name in enumerate(objectives)} if best_trials else {}
-    return SearchSummary(plan.study_name, plan.url, c, len(best_trials), best, time.time() - start, max(0, remaining))
+    failure = None
+    if c["complete"] + c["pruned"] == 0 and c["fail"]:
+        failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
+        failure = str(failed[0].user_attrs.get(FAIL_REASON_KEY, "no reason recorded"))
+    elapsed = time.time() - start
+    return SearchSummary(plan.study_name, plan.url, c, len(best_trials), best, elapsed, max(0, remaining), failure)
 
 
 def tune_study(

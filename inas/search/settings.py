@@ -147,6 +147,7 @@ class SearchSettings:
     seed: int = 0
     warm_start: str | None = None
     resume: bool = False
+    verbose: bool = False  # Ray's own log lines on stderr
     num_cpus: int | None = None  # for a local Ray: how many CPUs (and GPUs) to declare
     num_gpus: int | None = None
     enqueue: tuple[dict[str, Any], ...] = ()  # fixed candidates to run first (sampled values)

@@ -104,3 +104,42 @@ def test_unwritable_storage_folder(tmp_path, tiny_space):
     url = f"sqlite:///{tmp_path}/file/s.db"
     result = runner.invoke(app, ["search", "--space", tiny_space, "--storage", url, "--dataset", "synthetic:60"])
     assert result.exit_code == 2 and "cannot write the study's folder" in result.stderr
+
+
+@pytest.fixture
+def no_ray(monkeypatch):
+    """Fail the test if the search starts Ray."""
+
+    def refuse(_settings):
+        raise AssertionError("Ray was started before the input was checked")
+
+    monkeypatch.setattr("inas.search.runner.ray_session", refuse)
+
+
+def test_storage_and_resume_mistakes_are_found_before_ray(tmp_path, tiny_space, no_ray):
+    import optuna
+
+    optuna.create_study(study_name="tiny", storage=f"sqlite:///{tmp_path}/s.db")
+    result = search(tmp_path, tiny_space)
+    assert result.exit_code == 2 and "already exists" in result.stderr
+    result = search(tmp_path, tiny_space, "--resume", "--study", "other")
+    assert result.exit_code == 2 and "no study 'other'" in result.stderr
+    (tmp_path / "plain.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
+    url = f"sqlite:///{tmp_path}/plain.db"
+    result = runner.invoke(app, ["search", "--space", tiny_space, "--storage", url, "--dataset", "synthetic:60"])
+    assert result.exit_code == 2 and "plain.db" in result.stderr
+    for bad in ("a/b", "../up", ".hidden", "x" * 101):
+        result = search(tmp_path, tiny_space, "--study", bad)
+        assert result.exit_code == 2 and "a study name is" in result.stderr
+
+
+def test_a_search_where_every_trial_fails_exits_1(tmp_path, tiny_space, monkeypatch):
+    from inas.search.runner import SearchSummary
+
+    counts = {"complete": 0, "pruned": 0, "fail": 2, "copies": 0}
+    summary = SearchSummary("tiny", "sqlite:///s.db", counts, 0, {}, 1.0, 0, "FloatingPointError: loss became nan")
+    monkeypatch.setattr("inas.search.runner.run_search", lambda settings, view: summary)
+    result = search(tmp_path, tiny_space, "--quiet")
+    assert result.exit_code == 1, result.output
+    assert "0 complete" in result.stdout
+    assert "error: every trial failed; the first: FloatingPointError: loss became nan" in result.stderr

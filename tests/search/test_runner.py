@@ -70,11 +70,19 @@ def test_trials_land_in_the_study(tmp_path, tiny_space, ray_cpu):
 def test_failed_trial_keeps_its_reason_and_the_search_goes_on(tmp_path, tiny_space, ray_cpu):
     bad = {"channels.multiplier": 0.0625, "recipe.lr": LR_NAN}
     good = {"channels.multiplier": 0.0625, "recipe.lr": LR_OK}
-    run_search(settings(tiny_space, tmp_path, trials=2, max_concurrent=1, enqueue=(bad, good)))
+    summary = run_search(settings(tiny_space, tmp_path, trials=2, max_concurrent=1, enqueue=(bad, good)))
     failed, complete = load(tmp_path).trials
     assert failed.state == TrialState.FAIL
     assert "FloatingPointError: training loss became nan" in failed.user_attrs["fail_reason"]
     assert complete.state == TrialState.COMPLETE
+    assert summary.failure is None  # one trial finished: there is something to choose from
+
+
+def test_a_search_where_every_trial_fails_says_why(tmp_path, tiny_space, ray_cpu):
+    bad = {"channels.multiplier": 0.0625, "recipe.lr": LR_NAN}
+    summary = run_search(settings(tiny_space, tmp_path, trials=1, enqueue=(bad,)))
+    assert summary.counts["complete"] == 0
+    assert summary.failure is not None and "training loss became nan" in summary.failure
 
 
 def test_early_stopped_trials_are_pruned(tmp_path, tiny_space, ray_cpu):
@@ -241,7 +249,8 @@ def test_resume_proposes_new_candidates_and_ignores_comments(tmp_path, ray_cpu):
         run_search(settings(str(space), tmp_path, trials=5, resume=True, **fixed))
 
 
-def test_ctrl_c_marks_running_trials_and_exits_130(tmp_path, tiny_space):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_marks_running_trials_and_exits_130(tmp_path, tiny_space, sig):
     url = f"sqlite:///{tmp_path}/s.db"
     args = [sys.executable, "-m", "inas", "search", "--space", tiny_space, "--storage", url]
     args += ["--dataset", "synthetic:60", "--epochs", "3", "--min-epochs", "3", "--max-concurrent", "1"]
@@ -257,7 +266,7 @@ def test_ctrl_c_marks_running_trials_and_exits_130(tmp_path, tiny_space):
         except Exception:  # the study does not exist yet
             continue
     assert proc.poll() is None, "the search ended before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     assert "interrupted" in err and "--resume" in err and "Traceback" not in err
