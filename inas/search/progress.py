@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from inas.study.record import DUPLICATE_KEY, FAIL_REASON_KEY, counts, trained
+from inas.study.record import DUPLICATE_KEY, counts, fail_reason, trained
 
 
 class SearchView(Callback):
@@ -91,7 +91,7 @@ class SearchView(Callback):
                 self.seen_finished.add(t.number)
                 if self.quiet and self.console is not None:
                     values = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.objectives, t.values or [], strict=False))
-                    reason = t.user_attrs.get(FAIL_REASON_KEY, "")
+                    reason = fail_reason(t)
                     if DUPLICATE_KEY in t.user_attrs:
                         reason = f"(same as trial {t.user_attrs[DUPLICATE_KEY]}, not trained again)"
                     self.console.print(f"trial {t.number} {t.state.name.lower()} {values} {reason}".rstrip())

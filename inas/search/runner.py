@@ -29,15 +29,19 @@ from inas.search.trial import TrialSettings, run_trial
 from inas.space.sampling import sample
 from inas.space.schema import SearchSpace
 from inas.study.record import (
-    FAIL_REASON_KEY,
     SETTINGS_KEY,
     VERSION_KEY,
     counts,
+    fail_reason,
     fail_stale_trials,
+    fail_trials,
+    has_heartbeat,
     pending_points,
     trained,
 )
 from inas.study.storage import StudyLock, open_storage, sqlite_path
+
+INTERRUPTED_REASON = "interrupted (Ctrl-C or SIGTERM)"
 
 
 @dataclass
@@ -117,6 +121,8 @@ def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()
     `callbacks`: extra Ray Tune callbacks (logging elsewhere, monitoring)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    # Optuna beats only inside Study.optimize; inas beats through a Tune callback (search/heartbeat.py).
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
     plan = plan_search(s)
     # Lock and check, then Ray, then the storage: failing to join Ray leaves no study behind.
     with StudyLock(plan.url, plan.study_name), sigterm_as_interrupt():
@@ -157,8 +163,10 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple) -> SearchSumma
         study = optuna.load_study(study_name=plan.study_name, storage=storage, sampler=make_sampler(s.sampler, seed))
         try:
             tune_study(plan, study, storage, remaining, where, view, callbacks)
-        except KeyboardInterrupt:
-            stopped = fail_stale_trials(storage, study, "interrupted (Ctrl-C)")
+        except KeyboardInterrupt as e:
+            stopped = int(e.args[0]) if e.args else 0
+            if not has_heartbeat(storage):  # the lock says no other search is alive: sweep what is left
+                stopped += fail_stale_trials(storage, study, INTERRUPTED_REASON)
             raise Interrupted(
                 f"interrupted; {stopped} running trial(s) marked failed, finished ones are kept in "
                 f"{plan.url}; continue with --resume"
@@ -174,7 +182,7 @@ def summarise(plan: SearchPlan, study: optuna.Study, start: float, remaining: in
     failure = None
     if c["complete"] + c["pruned"] == 0 and c["fail"]:
         failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
-        failure = str(failed[0].user_attrs.get(FAIL_REASON_KEY, "no reason recorded"))
+        failure = fail_reason(failed[0])
     elapsed = time.time() - start
     return SearchSummary(plan.study_name, plan.url, c, len(best_trials), best, elapsed, max(0, remaining), failure)
 
@@ -193,13 +201,15 @@ def tune_study(
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search import ConcurrencyLimiter
 
+    from inas.search.heartbeat import Heartbeat
     from inas.search.searcher import StudySearcher
 
     s = plan.settings
     fixed = pending_points(study, list(plan.enqueue))[:remaining]
-    searcher: Any = StudySearcher(
+    study_searcher = StudySearcher(
         study, functools.partial(_define, plan.space), s.metric_keys(), fixed, key=plan.candidate_key
     )
+    searcher: Any = study_searcher
     if s.max_concurrent:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=s.max_concurrent)
     if s.budget.min_epochs < s.budget.epochs:
@@ -225,7 +235,7 @@ def tune_study(
         tune.with_parameters(run_trial, settings=settings, data=plan.data),  # data goes to the object store once
         {"cpu": s.cpus_per_trial, "gpu": where.gpus_per_trial},
     )
-    callbacks = list(callbacks)
+    callbacks = [*callbacks, Heartbeat(storage, study.study_name, study_searcher.live_numbers)]
     search_view = None
     if view is not None:
         from inas.search.progress import SearchView
@@ -246,6 +256,10 @@ def tune_study(
         )
         try:
             tuner.fit()
+        except KeyboardInterrupt:
+            # This search's own trials: on a shared database, other searches' trials are alive.
+            stopped = fail_trials(storage, study, study_searcher.live_numbers(), INTERRUPTED_REASON)
+            raise KeyboardInterrupt(stopped) from None
         finally:
             if search_view is not None:
                 search_view.close()

@@ -113,6 +113,10 @@ class StudySearcher(Searcher):
             return dict(trial.params)
         raise AssertionError("unreachable: the last attempt always returns")
 
+    def live_numbers(self) -> list[int]:
+        """The numbers of this search's unfinished trials: those training and the repeats waiting."""
+        return [t.number for t in self._trials.values()] + [t.number for ts in self._waiting.values() for t in ts]
+
     def _key(self, number: int, params: dict[str, Any]) -> str | None:
         if number not in self._keys:
             try:

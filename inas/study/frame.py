@@ -9,7 +9,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from inas.study.record import DUPLICATE_KEY, FAIL_REASON_KEY, is_copy
+from inas.study.record import DUPLICATE_KEY, FAIL_REASON_KEY, fail_reason, is_copy
 
 # Reported values every inas trial carries, as columns of `trials_frame`.
 RECORD_COLUMNS = (
@@ -60,7 +60,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         if row.get(DUPLICATE_KEY) is not None:
             row[DUPLICATE_KEY] = int(row[DUPLICATE_KEY])
         row["duration_s"] = t.duration.total_seconds() if t.duration else math.nan
-        row[FAIL_REASON_KEY] = t.user_attrs.get(FAIL_REASON_KEY, "")
+        row[FAIL_REASON_KEY] = fail_reason(t)
         row.update({name: _cell(value) for name, value in t.params.items()})
         rows.append(row)
     # An objective named like a record ("params") is one column: the same value, and pruned trials have it.

@@ -6,6 +6,9 @@ reproduce read them.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable
+
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
@@ -50,6 +53,7 @@ RECORD_KEYS = (
 # States whose candidate needs no second run (FAIL may be transient: it is tried again).
 DONE_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 STALE_STATES = (TrialState.RUNNING, TrialState.WAITING)
+STALE_REASON = "left running by a search that stopped"
 
 
 def is_copy(t: FrozenTrial) -> bool:
@@ -68,7 +72,8 @@ def counts(study: optuna.Study) -> dict[str, int]:
 
 def counts_toward_trials(t: FrozenTrial) -> bool:
     """Finished, trained here (not a copy of an earlier trial) and not cut short by a stopped search."""
-    return t.state.is_finished() and not is_copy(t) and INTERRUPTED_KEY not in t.user_attrs
+    stale = INTERRUPTED_KEY in t.user_attrs or (t.state == TrialState.FAIL and FAIL_REASON_KEY not in t.user_attrs)
+    return t.state.is_finished() and not is_copy(t) and not stale
 
 
 def trained(study: optuna.Study) -> int:
@@ -86,16 +91,45 @@ def mark_failed(storage: optuna.storages.BaseStorage, study: optuna.Study, numbe
     storage.set_trial_state_values(trial_id, TrialState.FAIL)
 
 
-def fail_stale_trials(
-    storage: optuna.storages.BaseStorage, study: optuna.Study, reason: str = "left running by a search that stopped"
-) -> int:
-    """Mark FAIL the trials a stopped search left RUNNING or WAITING (we hold the study's lock, so none
-    of them is alive). They do not count toward `--trials`, and their fixed candidates run again."""
+def fail_trials(storage: optuna.storages.BaseStorage, study: optuna.Study, numbers: Iterable[int], reason: str) -> int:
+    """Mark the unfinished ones of trials `numbers` FAIL as interrupted; how many were marked."""
+    marked = 0
+    for number in numbers:
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):  # it finished meanwhile
+            mark_failed(storage, study, number, reason)
+            marked += 1
+    return marked
+
+
+def has_heartbeat(storage: optuna.storages.BaseStorage) -> bool:
+    """Whether several searches may share the storage's studies, each beating for its running trials."""
+    return isinstance(storage, optuna.storages.RDBStorage) and storage.get_heartbeat_interval() is not None
+
+
+def fail_stale_trials(storage: optuna.storages.BaseStorage, study: optuna.Study, reason: str = STALE_REASON) -> int:
+    """Mark FAIL the trials a stopped search left behind; they do not count toward `--trials`, and
+    their fixed candidates run again. With a heartbeat (a server database, where several searches may
+    share the study) those are the RUNNING trials whose beat stopped, found by Optuna; others are left
+    alone, and so are WAITING ones (the next search to ask takes them). Without one (SQLite: this
+    search holds the study's lock, so no other is alive) every RUNNING and WAITING trial is stale."""
+    if has_heartbeat(storage):
+        running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+        optuna.storages.fail_stale_trials(study)  # Optuna cannot attach our reason: see `fail_reason`
+        return sum(t.number in running for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
     stale = study.get_trials(deepcopy=False, states=STALE_STATES)
-    for t in stale:
-        why = reason if t.state == TrialState.RUNNING else "not started before the search stopped"
-        mark_failed(storage, study, t.number, why)
-    return len(stale)
+    waiting = [t.number for t in stale if t.state == TrialState.WAITING]
+    running = [t.number for t in stale if t.state == TrialState.RUNNING]
+    return fail_trials(storage, study, running, reason) + fail_trials(
+        storage, study, waiting, "not started before the search stopped"
+    )
+
+
+def fail_reason(t: FrozenTrial) -> str:
+    """Why a FAIL trial failed. inas records a reason with every failure it tells; a FAIL trial
+    without one was failed by Optuna's heartbeat check: its search stopped."""
+    if t.state != TrialState.FAIL:
+        return ""
+    return str(t.user_attrs.get(FAIL_REASON_KEY) or STALE_REASON + " (its heartbeat stopped)")
 
 
 def pending_points(study: optuna.Study, points: list[dict]) -> list[dict]:

@@ -24,6 +24,18 @@ from inas.errors import ConfigError, InasError, shown
 from inas.files import safe_stem
 
 BUSY_TIMEOUT_S = 60
+# On a server database several searches may share a study (one per machine): each records a heartbeat
+# for its running trials every HEARTBEAT_S, and a resumed search fails only those silent for GRACE_S.
+# SQLite needs none: a search holds the study's lock (StudyLock), so what another left running is dead.
+HEARTBEAT_S = 20
+# The pip package of a database driver SQLAlchemy may ask for (module name -> package).
+DRIVERS = {
+    "psycopg": "'psycopg[binary]'",
+    "psycopg2": "psycopg2-binary",
+    "pymysql": "pymysql",
+    "MySQLdb": "mysqlclient",
+}
+GRACE_S = 120
 OPTUNA_TABLES = {"studies", "trials", "version_info"}
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -85,7 +97,8 @@ def open_storage(url: str, create: bool = False) -> optuna.storages.RDBStorage:
     (`create=True`) may create the file, its folder and Optuna's tables, and turns SQLite's WAL on."""
     check_url(url)
     path = sqlite_path(url)
-    kwargs = {}
+    kwargs: dict = {}
+    beat: dict = {"heartbeat_interval": HEARTBEAT_S, "grace_period": GRACE_S} if path is None and create else {}
     if path is not None:
         if path.exists():
             check_sqlite_file(path)
@@ -97,13 +110,19 @@ def open_storage(url: str, create: bool = False) -> optuna.storages.RDBStorage:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs = {"connect_args": {"timeout": BUSY_TIMEOUT_S}}
     try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs, skip_table_creation=not create)
+        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs, skip_table_creation=not create, **beat)
     except RuntimeError as e:  # Optuna's schema check: written by an Optuna with another table layout
         raise InasError(
             f"--storage {url}: {str(e).splitlines()[0]} Run `optuna storage upgrade --url {url}` "
             "(after a backup), or use the Optuna that wrote it"
         ) from None
-    except Exception as e:  # a driver that is not installed, a server that does not answer, ...
+    except ImportError as e:  # SQLAlchemy's driver for the URL's database is not installed
+        missing = getattr(e.__cause__, "name", None) or "its driver"
+        raise InasError(
+            f"--storage {url}: the database driver is not installed (no module {shown(missing)}); "
+            f"install it, e.g. `pip install {DRIVERS.get(missing, missing)}`"
+        ) from None
+    except Exception as e:  # a server that does not answer, a wrong password, ...
         raise InasError(f"--storage {url}: cannot open ({str(e).splitlines()[0]}); check the URL") from None
     if path is not None and create:
         with storage.engine.connect() as conn:  # WAL persists in the file: readers never block the writer

@@ -1,6 +1,7 @@
 """Opening storages: readers write nothing, and database failures become one line."""
 
 import hashlib
+import importlib.util
 import sqlite3
 
 import optuna
@@ -58,3 +59,10 @@ def test_study_names_that_would_become_paths_are_refused(name):
 
 def test_ordinary_study_names_pass():
     assert check_study_name("googlenet_depth-2.v1") == "googlenet_depth-2.v1"
+
+
+def test_a_missing_database_driver_names_what_to_install():
+    if importlib.util.find_spec("pg8000") is not None:
+        pytest.skip("pg8000 is installed here")
+    with pytest.raises(InasError, match=r"no module 'pg8000'.*pip install pg8000"):
+        open_storage("postgresql+pg8000://user@localhost/db", create=True)
