@@ -147,6 +147,8 @@ def test_train_json_and_checkpoint(tmp_path, tiny_config):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["status"] == "ok" and len(summary["epochs"]) == 2
+    # --json keeps stdout for the JSON; the progress goes to stderr, a line per epoch off a terminal
+    assert "epoch 1/2: loss" in result.stderr and "img/s" in result.stderr and "s left)" in result.stderr
     assert summary["recipe"]["epochs"] == 2 and summary["recipe"]["batch_size"] == 16
     assert {"val_top1", "val_top5", "test_top1", "test_top5", "images_per_second", "train_seconds"} <= set(summary)
     assert sorted(p.name for p in ckpt.iterdir()) == ["README.md", "config.json", "metrics.json", "model.safetensors"]

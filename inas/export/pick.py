@@ -13,6 +13,8 @@ from inas.errors import InasError, shown
 from inas.study.choose import CONSTRAINABLE, OPS, parse_constraints
 from inas.study.frame import objective_names, trials_frame
 
+TIE_COSTS = ("params", "train_seconds", "macs")
+
 
 def _front(study: optuna.Study, frame: pd.DataFrame) -> pd.DataFrame:
     front = frame[frame["pareto"]]
@@ -28,7 +30,16 @@ def knee(front: pd.DataFrame, objectives: list[str]) -> int:
     values = front[objectives].to_numpy(dtype=float)
     low, high = values.min(axis=0), values.max(axis=0)
     scaled = (values - low) / np.where(high > low, high - low, 1.0)
-    return int(front["number"].iloc[int(np.argmin(np.linalg.norm(scaled, axis=1)))])
+    distance = np.round(np.linalg.norm(scaled, axis=1), 12)  # equal up to rounding is a tie
+    return int(
+        front.assign(_distance=distance).sort_values(["_distance", *tie_breakers(front, objectives)])["number"].iloc[0]
+    )
+
+
+def tie_breakers(front: pd.DataFrame, objectives: list[str]) -> list[str]:
+    """What decides between trials that a rule finds equal: the objectives in turn, then the recorded
+    costs that are not objectives (a smaller, faster network wins), then the older trial."""
+    return [c for c in dict.fromkeys([*objectives, *TIE_COSTS, "number"]) if c in front.columns]
 
 
 def pick_trial(study: optuna.Study, trial: int | None = None, pick: str | None = None) -> int:
@@ -47,8 +58,9 @@ def pick_trial(study: optuna.Study, trial: int | None = None, pick: str | None =
     front = _front(study, frame)
     pick = pick or "min-error"
     if pick == "min-error":
-        error = "val_top1" if front["val_top1"].notna().all() else objective_names(study)[0]
-        return int(front.sort_values([error])["number"].iloc[0])
+        objectives = objective_names(study)
+        error = "val_top1" if front["val_top1"].notna().all() else objectives[0]
+        return int(front.sort_values(list(dict.fromkeys([error, *tie_breakers(front, objectives)])))["number"].iloc[0])
     objectives = objective_names(study)
     if pick == "knee":
         return knee(front, objectives)

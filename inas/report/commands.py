@@ -46,10 +46,19 @@ def trials_command(
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown.")] = "table",
     pareto_only: Annotated[bool, typer.Option("--pareto-only", help="Only the Pareto front's trials.")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    columns: Annotated[
+        str | None, typer.Option("--columns", help="Comma-separated columns to show, in order (default: see below).")
+    ] = None,
 ) -> None:
-    """One row a trial: objectives, state, the record inas keeps and the sampled choices."""
+    """One row a trial: objectives, state, the record inas keeps and the sampled choices.
+
+    The table shows number, state, objectives, pareto, params, the sampled choices and the failure
+    reason, fitted to the terminal; csv, json and markdown keep every column."""
+    import shutil
+
     from inas.files import write_atomic
-    from inas.study.frame import trials_frame
+    from inas.report.table import default_columns, fit_table, pick_columns
+    from inas.study.frame import choice_columns, objective_names, trials_frame
     from inas.study.load import open_study
 
     if fmt not in FORMATS:
@@ -58,19 +67,32 @@ def trials_command(
     frame = trials_frame(ref.study)
     if pareto_only:
         frame = frame[frame["pareto"]]
+    if columns is not None:
+        frame = pick_columns(frame, [c.strip() for c in columns.split(",") if c.strip()])
+    elif fmt == "table":
+        frame = frame[default_columns(frame, objective_names(ref.study), choice_columns(frame, ref.study))]
+    dropped: list[str] = []
     if fmt == "csv":
         text = frame.to_csv(index=False)
     elif fmt == "json":
         text = frame.to_json(orient="records", indent=2) + "\n"
     elif fmt == "markdown":
         text = frame.to_markdown(index=False) + "\n"
+    elif len(frame):
+        # Fitted to the terminal; a pipe gets 100 columns (COLUMNS overrides), a file every column.
+        width = shutil.get_terminal_size((100, 24)).columns if out is None else 10_000
+        text, dropped = fit_table(frame, width)
+        text += "\n"
     else:
-        text = (frame.to_string(index=False, na_rep="-") if len(frame) else "(no trials)") + "\n"
+        text = "(no trials)\n"
     if out is None:
         typer.echo(text, nl=False)
     else:
         write_atomic(out, text)
         typer.echo(f"{len(frame)} trials: {out}", err=True)
+    if dropped:
+        s = "" if len(dropped) == 1 else "s"
+        typer.echo(f"({len(dropped)} column{s} did not fit: {', '.join(dropped)}; --columns chooses)", err=True)
 
 
 @user_errors

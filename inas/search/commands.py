@@ -85,8 +85,9 @@ def search_command(
     for name, value in summary.best.items():
         typer.echo(f"  best {name}: {value:,.4g}")
     typer.echo(f"errors measured at the budget's fidelity: {settings.budget.fidelity()}")
-    typer.echo(f"report: inas report {summary.study}" + (f" --storage {summary.storage}" if storage else ""))
-    typer.echo(f"browse: optuna-dashboard {summary.storage}")
+    where = f" --storage {summary.storage}" if storage else ""
+    typer.echo(f"report: inas report {summary.study}{where}")
+    typer.echo(f"browse: inas dashboard {summary.study}{where}")
     if summary.failure is not None:  # nothing to choose from: say so, and let scripts see it
         typer.echo(
             f"error: every trial failed; the first: {summary.failure} (`inas trials {summary.study}` lists them)",

@@ -16,7 +16,8 @@ from inas.study.record import DUPLICATE_KEY, counts, fail_reason, trained
 
 class SearchView(Callback):
     """Trials done / running / pruned / failed, best values, Pareto size, elapsed and remaining time.
-    With `quiet`, one log line per finished trial instead of a live table."""
+    With `quiet`, or when stderr is not a terminal (a log file, CI, nohup), one line per finished trial
+    instead of a live table, with the progress and the time left."""
 
     def __init__(
         self,
@@ -56,8 +57,7 @@ class SearchView(Callback):
         best = study.best_trials if c["complete"] else []
         elapsed = time.time() - self.start
         left = self.total - finished
-        ran_here = max(1, len(self.seen_finished))
-        eta = f"{elapsed / ran_here * left:,.0f} s" if self.seen_finished and left > 0 else "-"
+        eta = self._eta(elapsed, left)
         t = Table(title=f"inas search: {self.study_name}", box=None, show_header=False)
         t.add_row(
             "trials",
@@ -70,8 +70,13 @@ class SearchView(Callback):
         t.add_row("elapsed / left", f"{elapsed:,.0f} s / {eta}")
         return t
 
+    def _eta(self, elapsed: float, left: int) -> str:
+        """Time left, from this run's pace (a resumed study's older trials say nothing of it)."""
+        return f"{elapsed / len(self.seen_finished) * left:,.0f} s" if self.seen_finished and left > 0 else "-"
+
     def setup(self, **info: Any) -> None:
-        self.console = Console(stderr=True)
+        self.console = Console(stderr=True, soft_wrap=True)  # log lines stay whole, never wrapped at 80
+        self.quiet = self.quiet or not self.console.is_terminal
         self.finished_before = {t.number for t in self._study().get_trials(deepcopy=False) if t.state.is_finished()}
         if not self.quiet:
             self.live = Live(self.table(), console=self.console, refresh_per_second=1, transient=False)
@@ -90,11 +95,19 @@ class SearchView(Callback):
             if t.state.is_finished() and t.number not in self.seen_finished | self.finished_before:
                 self.seen_finished.add(t.number)
                 if self.quiet and self.console is not None:
+                    elapsed, done = time.time() - self.start, trained(study)
                     values = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.objectives, t.values or [], strict=False))
                     reason = fail_reason(t)
                     if DUPLICATE_KEY in t.user_attrs:
                         reason = f"(same as trial {t.user_attrs[DUPLICATE_KEY]}, not trained again)"
-                    self.console.print(f"trial {t.number} {t.state.name.lower()} {values} {reason}".rstrip())
+                    progress = (
+                        f"[{done}/{self.total} trained, {elapsed:,.0f} s, {self._eta(elapsed, self.total - done)} left]"
+                    )
+                    self.console.print(
+                        f"trial {t.number} {t.state.name.lower()} {values} {reason}".rstrip() + " " + progress,
+                        highlight=False,
+                        markup=False,
+                    )
         self._refresh()
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:

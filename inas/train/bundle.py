@@ -111,6 +111,18 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def shown_figures(value: Any) -> Any:
+    """`value` with every float cut to 6 significant digits: metrics.json is read by people, and an error
+    of 0.1 measured on 10,000 images is not 0.09999999999999998."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, dict):
+        return {k: shown_figures(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [shown_figures(v) for v in value]
+    return value
+
+
 def write_bundle(
     out: Path,
     model: torch.nn.Module,
@@ -134,7 +146,7 @@ def write_bundle(
         save_file(weights, tmp / WEIGHTS, metadata={"format": FORMAT, "arch_hash": config.arch.hash()})
         config = BundleConfig(**{**config.__dict__, "weights_sha256": sha256(tmp / WEIGHTS)})
         (tmp / CONFIG).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-        (tmp / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
+        (tmp / METRICS).write_text(json.dumps(shown_figures(metrics), indent=2) + "\n")
         (tmp / CARD).write_text(card)
         if extra is not None:
             extra(tmp)

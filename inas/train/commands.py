@@ -69,6 +69,8 @@ def train_command(
 
 
 def _train(arch, recipe, dataset: str, data_dir: str | None, device: str, save: Path | None, as_json: bool) -> None:
+    import time
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -84,23 +86,32 @@ def _train(arch, recipe, dataset: str, data_dir: str | None, device: str, save: 
         TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
+        TextColumn("{task.fields[speed]}"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=as_json,
+        TextColumn("{task.fields[status]}"),
+        # On stderr in every mode (stdout keeps --json's JSON alone); where stderr is not a terminal,
+        # the bar draws nothing and the epoch lines below are the progress.
+        console=Console(stderr=True, soft_wrap=True),
         transient=False,
     )
+    start = epoch_start = time.perf_counter()
     with progress:
-        task = progress.add_task("train", total=None, epoch=1, epochs=recipe.epochs, status="")
+        task = progress.add_task("train", total=None, epoch=1, epochs=recipe.epochs, status="", speed="")
 
         def on_batch(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            seconds = time.perf_counter() - epoch_start
+            speed = f"{done * recipe.batch_size / seconds:,.0f} img/s" if seconds > 0 else ""
+            progress.update(task, completed=done, total=total, speed=speed)
 
         def on_epoch(m, _result) -> bool:
+            nonlocal epoch_start
+            now = time.perf_counter()
+            left = (now - start) / m.epoch * (recipe.epochs - m.epoch)
             status = f"loss {m.train_loss:.3f}  val top-1 err {_err(m.val_top1)}  {m.images_per_second:,.0f} img/s"
+            when = f"{now - start:,.0f} s" + (f", about {left:,.0f} s left" if left > 0 else "")
             progress.update(task, epoch=min(m.epoch + 1, recipe.epochs), status=status)
-            if not as_json:
-                progress.console.print(f"epoch {m.epoch}: {status}")
+            progress.console.print(f"epoch {m.epoch}/{recipe.epochs}: {status}  ({when})", highlight=False)
+            epoch_start = time.perf_counter()
             return True
 
         model, result = train(arch, recipe, data, device=torch_device, on_epoch=on_epoch, on_batch=on_batch)

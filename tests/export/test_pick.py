@@ -61,3 +61,21 @@ def test_study_without_complete_trials(tmp_path):
     study = write_study(f"sqlite:///{tmp_path}/f.db", "failed", STANDARD[5:])
     with pytest.raises(InasError, match="no complete trial to export"):
         pick_trial(study)
+
+
+def test_ties_go_to_the_smaller_faster_trial():
+    import pandas as pd
+
+    # Objectives error and params only: trials 0 and 1 are equal on both, trial 0 trained 3x longer.
+    front = pd.DataFrame(
+        {
+            "number": [0, 1, 2],
+            "top1_error": [0.2, 0.2, 0.1],
+            "params": [2e6, 2e6, 6e6],
+            "train_seconds": [300.0, 100.0, 200.0],
+            "macs": [1e8, 1e8, 3e8],
+        }
+    )
+    # Scaled: trials 0 and 1 -> (1, 0), trial 2 -> (0, 1): all three at distance 1.
+    assert knee(front, ["top1_error", "params"]) == 2  # equal distances: the lower error first
+    assert knee(front.iloc[:2], ["top1_error", "params"]) == 1  # equal on both: the faster one

@@ -124,3 +124,21 @@ def test_report_and_trials_of_a_plain_optuna_study(study_dir):
 def test_out_must_be_a_file_path(study_dir):
     result = runner.invoke(app, ["trials", "demo", "--out", "studies"])
     assert result.exit_code == 2 and "is a folder; give a file path" in result.stderr
+
+
+def test_the_trials_table_fits_the_terminal(study_dir, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    result = runner.invoke(app, ["trials", "demo"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 9 and max(map(len, lines)) <= 100
+    header = lines[0].split()
+    assert header[:5] == ["number", "state", "top1_error", "params", "train_time"]
+    assert "val_top1" not in header and "train_seconds" not in header  # the objectives already show them
+    monkeypatch.setenv("COLUMNS", "40")
+    narrow = runner.invoke(app, ["trials", "demo"])
+    assert max(map(len, narrow.stdout.splitlines())) <= 40 and "did not fit" in narrow.stderr
+    chosen = runner.invoke(app, ["trials", "demo", "--columns", "number,val_top1"])
+    assert chosen.stdout.split()[:2] == ["number", "val_top1"]
+    bad = runner.invoke(app, ["trials", "demo", "--columns", "number,nope"])
+    assert bad.exit_code == 2 and "no column 'nope'" in bad.stderr

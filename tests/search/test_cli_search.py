@@ -35,10 +35,14 @@ def wsgi_get(application, path: str) -> tuple[str, bytes]:
 
 
 def test_search_command_and_dashboard(tmp_path, tiny_space, ray_cpu):
-    result = search(tmp_path, tiny_space, "--trials", "2", "--quiet", "--seed", "3")
+    result = search(tmp_path, tiny_space, "--trials", "2", "--seed", "3")
     assert result.exit_code == 0, result.output
-    assert "study tiny in sqlite:///" in result.stdout and "optuna-dashboard sqlite:///" in result.stdout
-    assert "trial 0 " in result.stderr  # --quiet: a log line per finished trial
+    assert (
+        "study tiny in sqlite:///" in result.stdout
+        and "browse: inas dashboard tiny --storage sqlite:///" in result.stdout
+    )
+    # stderr is not a terminal here: a plain line per finished trial, with the progress, not a live view
+    assert "trial 0 " in result.stderr and "/2 trained, " in result.stderr and " left]" in result.stderr
 
     from optuna_dashboard import wsgi
 

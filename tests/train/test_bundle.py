@@ -9,7 +9,15 @@ import inas
 from inas.data.datasets import load_dataset
 from inas.errors import InasError
 from inas.model.presets import get_preset
-from inas.train.bundle import BundleConfig, BundleError, metrics_of, model_card, read_config, write_bundle
+from inas.train.bundle import (
+    BundleConfig,
+    BundleError,
+    metrics_of,
+    model_card,
+    read_config,
+    shown_figures,
+    write_bundle,
+)
 from inas.train.loop import normalisation, train
 from inas.train.recipe import TrainRecipe
 
@@ -85,3 +93,8 @@ def test_weights_of_another_architecture(tmp_path, trained):
     with pytest.raises(BundleError, match="does not fit the architecture"):
         inas.load_model(folder)
     assert read_config(folder).arch.num_classes == 10
+
+
+def test_figures_people_read_are_rounded():
+    raw = {"test_top1": 1 - 0.9000000000000000222, "curve": [[1, 0.30000000000000004]], "epochs": 3, "name": "x"}
+    assert shown_figures(raw) == {"test_top1": 0.1, "curve": [[1, 0.3]], "epochs": 3, "name": "x"}

@@ -1,0 +1,56 @@
+"""`inas trials` at the terminal: the columns that matter first, fitted to the terminal's width."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from inas.study.record import FAIL_REASON_KEY
+
+# Records that repeat an objective under another name: shown only when that objective is not one.
+SAME_AS = {"val_top1": "top1_error", "val_top5": "top5_error", "train_seconds": "train_time"}
+REASON_CHARS = 60  # a failure reason is cut to this in the table (csv and json keep it whole)
+
+
+def default_columns(frame: pd.DataFrame, objectives: list[str], choices: list[str]) -> list[str]:
+    """The table's columns in order of importance: what identifies and ranks a trial, then what it chose."""
+    first = ["number", "state", *objectives, "pareto"]
+    if "params" not in objectives:
+        first.append("params")
+    wanted = [*first, *choices, FAIL_REASON_KEY]
+    return [c for c in dict.fromkeys(wanted) if c in frame.columns]
+
+
+def pick_columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """`--columns`: exactly these, in this order; unknown names are bad input."""
+    from inas.errors import ConfigError, shown
+
+    unknown = [n for n in names if n not in frame.columns]
+    if unknown:
+        raise ConfigError(f"--columns: no column {shown(unknown[0])}; choose from {', '.join(map(str, frame.columns))}")
+    return frame[names]
+
+
+def fit_table(frame: pd.DataFrame, width: int) -> tuple[str, list[str]]:
+    """The frame as a text table no wider than `width`: columns are dropped from the right (the least
+    important) until it fits. Returns the text and the dropped columns."""
+    shown_frame = frame.copy()
+    if FAIL_REASON_KEY in shown_frame:
+        shown_frame[FAIL_REASON_KEY] = shown_frame[FAIL_REASON_KEY].map(_cut)
+    floats = {c: _number for c in shown_frame.columns if pd.api.types.is_float_dtype(shown_frame[c])}
+    dropped: list[str] = []
+    while True:
+        text = shown_frame.to_string(index=False, na_rep="-", formatters=floats)
+        if max(map(len, text.splitlines()), default=0) <= width or len(shown_frame.columns) <= 2:
+            return text, dropped
+        dropped.insert(0, str(shown_frame.columns[-1]))
+        floats.pop(shown_frame.columns[-1], None)
+        shown_frame = shown_frame.iloc[:, :-1]
+
+
+def _number(value: float) -> str:
+    return "-" if pd.isna(value) else f"{value:.4g}"
+
+
+def _cut(reason: object) -> str:
+    text = str(reason or "").splitlines()[0] if reason else ""
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
