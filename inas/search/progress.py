@@ -103,8 +103,11 @@ class SearchView(Callback):
                     progress = (
                         f"[{done}/{self.total} trained, {elapsed:,.0f} s, {self._eta(elapsed, self.total - done)} left]"
                     )
+                    line = " ".join(
+                        p for p in (f"trial {t.number} {t.state.name.lower()}", values, reason, progress) if p
+                    )
                     self.console.print(
-                        f"trial {t.number} {t.state.name.lower()} {values} {reason}".rstrip() + " " + progress,
+                        line,
                         highlight=False,
                         markup=False,
                     )
