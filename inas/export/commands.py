@@ -109,6 +109,11 @@ def predict_command(
     if as_json:
         print_json(results)
         return
+    b = model.bundle
+    note = (
+        " (generated images: its classes are patterns, not real objects)" if b.dataset.startswith("synthetic") else ""
+    )
+    typer.echo(f"model trained on {b.dataset}, {len(b.classes)} classes{note}")
     for r in results:
         typer.echo(r["image"])
         for c in r["top"]:

@@ -71,7 +71,8 @@ def read_image(path: Path, channels: int) -> torch.Tensor:
 
 
 def predict(model: torch.nn.Module, paths: list[str | Path], k: int = 5) -> list[dict[str, Any]]:
-    """For each image: the top-k classes with their probabilities, preprocessed as in training."""
+    """For each image: the top-k classes with their probabilities, preprocessed as in training, and the
+    dataset the model was trained on (its classes are the only answers it can give)."""
     b = model.bundle
     device = next(model.parameters()).device
     mean = torch.tensor(b.mean, device=device).view(1, -1, 1, 1) * 255
@@ -85,6 +86,7 @@ def predict(model: torch.nn.Module, paths: list[str | Path], k: int = 5) -> list
             out.append(
                 {
                     "image": str(path),
+                    "trained_on": b.dataset,
                     "top": [
                         {"class": b.classes[int(i)], "probability": float(p)}
                         for p, i in zip(top.values, top.indices, strict=True)

@@ -80,7 +80,10 @@ def test_export_load_evaluate_predict(searched, tmp_path):
     for t in tops:
         probs = [c["probability"] for c in t["top"]]
         assert len(probs) == 5 and probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
-        assert all(c["class"].startswith("class") for c in t["top"])
+        assert all(c["class"].startswith("class") for c in t["top"]) and t["trained_on"].startswith("synthetic")
+    text = runner.invoke(app, ["predict", str(out), str(images[0]), "--top", "2"]).stdout.splitlines()
+    assert text[0].startswith("model trained on synthetic") and "not real objects" in text[0]
+    assert text[1] == str(images[0]) and len(text) == 4
 
 
 def test_export_refuses_before_training(searched, tmp_path):
