@@ -23,6 +23,7 @@ from inas.model.stats import measure
 from inas.space.sampling import resolve
 from inas.space.schema import SearchSpace
 from inas.train.loop import train
+from inas.train.memory import fit_batch
 from inas.train.recipe import TrainRecipe
 
 
@@ -86,6 +87,8 @@ def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, 
         arch, recipe = resolve(settings.space, config, settings.recipe, data.num_classes, data.channels)
         stats = measure(arch, input_size=recipe.image_size or None)  # what is trained
         device = pick_trial_device()
+        # A batch too large for the memory free would swap or be killed: the largest that fits trains.
+        recipe, _ = fit_batch(scale_width(arch, settings.width), recipe, device, False, len(data.train_x))
         record.update(
             arch=arch.to_json(),
             recipe=json.dumps(recipe.to_dict()),

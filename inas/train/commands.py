@@ -65,10 +65,19 @@ def train_command(
     recipe = base.with_overrides({k: v for k, v in options.items() if v is not None}, where="option")
     if save is not None:
         check_out_dir(save, "--save")
-    _train(arch, recipe, dataset, data_dir, device, save, as_json)
+    _train(arch, recipe, dataset, data_dir, device, save, as_json, explicit_batch=batch_size is not None)
 
 
-def _train(arch, recipe, dataset: str, data_dir: str | None, device: str, save: Path | None, as_json: bool) -> None:
+def _train(
+    arch,
+    recipe,
+    dataset: str,
+    data_dir: str | None,
+    device: str,
+    save: Path | None,
+    as_json: bool,
+    explicit_batch: bool = False,
+) -> None:
     import time
 
     from rich.console import Console
@@ -77,11 +86,15 @@ def _train(arch, recipe, dataset: str, data_dir: str | None, device: str, save: 
     from inas.data.datasets import load_dataset
     from inas.model.network import check_size
     from inas.train.loop import pick_device, train
+    from inas.train.memory import fit_batch
 
     torch_device = pick_device(device)
     data = load_dataset(dataset, data_dir)
     arch = arch.with_classes(data.num_classes)
     check_size(arch)  # before the progress bar: a refusal is the only line
+    recipe, note = fit_batch(arch, recipe, torch_device, explicit_batch, images=len(data.train_x))
+    if note:
+        typer.echo(f"note: {note}", err=True)
     progress = Progress(
         TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
         BarColumn(),

@@ -1,0 +1,57 @@
+"""A training step's memory, estimated before it runs, and the batch that fits."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from inas.errors import ConfigError
+from inas.model.presets import get_preset
+from inas.train.memory import fit_batch, memory_budget, step_bytes
+from inas.train.recipe import RECIPES
+
+RECIPE = RECIPES.get("inas", "--recipe")()
+GOOGLENET = get_preset("seed/googlenet")
+
+
+def test_the_estimate_grows_with_batch_and_image_size():
+    small = step_bytes(GOOGLENET, RECIPE.with_overrides({"image_size": 16}), 64)
+    assert step_bytes(GOOGLENET, RECIPE.with_overrides({"image_size": 16}), 128) > 1.9 * small - 1e8
+    assert step_bytes(GOOGLENET, RECIPE, 64) > 3 * small  # 32 px: four times the pixels
+
+
+def test_a_stated_limit_halves_the_default_batch_and_refuses_an_explicit_one(monkeypatch):
+    monkeypatch.setenv("INAS_MAX_MEMORY", "2GB")
+    assert memory_budget(torch.device("cpu")) == 2 * 2**30
+    fitted, note = fit_batch(GOOGLENET, RECIPE, torch.device("cpu"), explicit=False)
+    assert fitted.batch_size < RECIPE.batch_size and "training at batch" in note
+    assert step_bytes(GOOGLENET, fitted, fitted.batch_size) <= 2 * 2**30
+    assert step_bytes(GOOGLENET, fitted, fitted.batch_size * 2) > 2 * 2**30  # the largest power-of-two halving
+    with pytest.raises(ConfigError, match=f"use --batch-size {fitted.batch_size} or less"):
+        fit_batch(GOOGLENET, RECIPE, torch.device("cpu"), explicit=True)
+    monkeypatch.setenv("INAS_MAX_MEMORY", "lots")
+    with pytest.raises(ConfigError, match="INAS_MAX_MEMORY='lots'"):
+        memory_budget(torch.device("cpu"))
+
+
+def test_train_keeps_a_step_under_the_stated_memory(tmp_path):
+    """seed/googlenet at 32 px and the default batch of 512 needs tens of GiB a step; with a stated
+    1 GiB, the command trains at a batch that fits, and its peak RSS shows it."""
+    code = (
+        "import resource, sys\n"
+        "from inas.cli import app\n"
+        "try:\n"
+        "    app(sys.argv[1:])\n"
+        "finally:\n"
+        "    print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    )
+    args = ["train", "--preset", "seed/googlenet", "--dataset", "synthetic:300", "--epochs", "1", "--json"]
+    env = {"INAS_MAX_MEMORY": "1GB", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["recipe"]["batch_size"] < 512 and "note: batch 512 needs about" in done.stderr
+    peak_kib = int(done.stderr.split("PEAK")[-1].split()[0])
+    # 1 GiB for the step, and what Python, torch and the data take before it (under 1 GiB here).
+    assert peak_kib * 1024 < 2 * 2**30
