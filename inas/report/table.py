@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from inas.study.record import FAIL_REASON_KEY
+from inas.study.record import FAIL_REASON_KEY, INFEASIBLE_KEY
 
 # Records that repeat an objective under another name: shown only when that objective is not one.
 SAME_AS = {"val_top1": "top1_error", "val_top5": "top5_error", "train_seconds": "train_time"}
@@ -17,6 +17,8 @@ def default_columns(frame: pd.DataFrame, objectives: list[str], choices: list[st
     if "params" not in objectives:
         first.append("params")
     wanted = [*first, *choices, FAIL_REASON_KEY]
+    if INFEASIBLE_KEY in frame.columns and frame[INFEASIBLE_KEY].notna().any():  # a search with --constraint
+        wanted.insert(-1, INFEASIBLE_KEY)
     return [c for c in dict.fromkeys(wanted) if c in frame.columns]
 
 
@@ -34,8 +36,9 @@ def fit_table(frame: pd.DataFrame, width: int) -> tuple[str, list[str]]:
     """The frame as a text table no wider than `width`: columns are dropped from the right (the least
     important) until it fits. Returns the text and the dropped columns."""
     shown_frame = frame.copy()
-    if FAIL_REASON_KEY in shown_frame:
-        shown_frame[FAIL_REASON_KEY] = shown_frame[FAIL_REASON_KEY].map(_cut)
+    for column in (FAIL_REASON_KEY, INFEASIBLE_KEY):
+        if column in shown_frame:
+            shown_frame[column] = shown_frame[column].map(_cut)
     floats = {c: _number for c in shown_frame.columns if pd.api.types.is_float_dtype(shown_frame[c])}
     dropped: list[str] = []
     while True:
@@ -52,5 +55,7 @@ def _number(value: float) -> str:
 
 
 def _cut(reason: object) -> str:
-    text = str(reason or "").splitlines()[0] if reason else ""
+    if reason is None or (isinstance(reason, float) and pd.isna(reason)) or not str(reason):
+        return ""
+    text = str(reason).splitlines()[0]
     return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"

@@ -47,6 +47,13 @@ def search_command(
         str | None, typer.Option("--warm-start", help="`seed`: first run the seed's networks that the space holds.")
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an existing study to --trials.")] = False,
+    constraint: Annotated[
+        str | None,
+        typer.Option(
+            "--constraint",
+            help="Bounds checked before training, e.g. 'params<2e6,macs<3e8': a candidate that breaks one is recorded, never trained.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="A log line per trial instead of the live view.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
 ) -> None:
@@ -72,6 +79,7 @@ def search_command(
         warm_start=warm_start,
         resume=resume,
         verbose=verbose,
+        constraint=constraint,
     )
     summary = run_search(settings, view="log" if quiet else "live")
     c = summary.counts
@@ -80,6 +88,7 @@ def search_command(
         f"study {summary.study} in {summary.storage}: {c['complete']} complete, {c['pruned']} pruned, "
         f"{c['fail']} failed"
         + (f" ({c['copies']} repeated proposals reused, not trained)" if c["copies"] else "")
+        + (f" ({c['infeasible']} broke --constraint, not trained)" if c["infeasible"] else "")
         + f"; Pareto front {summary.pareto_size} trials; {summary.elapsed_seconds:,.0f} s"
     )
     for name, value in summary.best.items():
@@ -90,7 +99,7 @@ def search_command(
     typer.echo(f"browse: inas dashboard {summary.study}{where}")
     if summary.failure is not None:  # nothing to choose from: say so, and let scripts see it
         typer.echo(
-            f"error: every trial failed; the first: {summary.failure} (`inas trials {summary.study}` lists them)",
+            f"error: {summary.failure} (`inas trials {summary.study}` lists them)",
             err=True,
         )
         raise typer.Exit(1)

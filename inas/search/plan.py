@@ -17,8 +17,12 @@ from inas.search.warmstart import warm_start_points
 from inas.space.registry import load_space
 from inas.space.sampling import resolve, sample
 from inas.space.schema import SearchSpace
+from inas.study.choose import parse_constraints, violation
 from inas.study.storage import check_study_name, check_url, default_storage
 from inas.train.recipe import TrainRecipe
+
+# What --constraint may bound: known before training, measured on the meta device.
+CONSTRAINED_BEFORE_TRAINING = ("params", "macs")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,24 @@ class SearchPlan:
     recipe: TrainRecipe  # the budget's recipe; a candidate's sampled recipe values override it
     data: ImageData  # the budget's share of the training set, and the whole test set
     enqueue: tuple[dict[str, Any], ...]  # fixed candidates: the user's, then the warm start's
+    constraints: tuple[tuple[str, str, float], ...] = ()  # --constraint, parsed
+
+    def screen(self, params: dict[str, Any]) -> tuple[list[float], dict[str, float], str | None]:
+        """A candidate against --constraint before any training: each constraint's violation (<= 0:
+        holds), the values measured (on the meta device: the full-size network, at the training image
+        size, as the trial records them) and, when one breaks, why."""
+        from inas.model.stats import measure
+
+        arch, recipe = resolve(self.space, params, self.recipe, self.data.num_classes, self.data.channels)
+        stats = measure(arch, input_size=recipe.image_size or None)
+        measured = {"params": float(stats.params), "macs": float(stats.macs)}
+        violations = [violation(measured[name], op, limit) for name, op, limit in self.constraints]
+        broken = [
+            f"{name} {measured[name]:,.4g} is not {op} {limit:,.4g}"
+            for (name, op, limit), v in zip(self.constraints, violations, strict=True)
+            if v > 0
+        ]
+        return violations, measured, ("; ".join(broken) or None)
 
     def candidate_key(self, params: dict[str, Any]) -> str:
         """What sampled values stand for: the network's hash and the whole recipe it trains with (other
@@ -53,6 +75,7 @@ class SearchPlan:
             "width": s.budget.width,
             "fidelity": s.budget.fidelity(),
             "sampler": s.sampler,
+            "constraint": [list(c) for c in self.constraints],
         }
 
 
@@ -127,4 +150,9 @@ def plan_search(s: SearchSettings) -> SearchPlan:
         enqueue += [params for _, params in warm_start_points(space, data.num_classes)]
     for params in enqueue:  # a fixed candidate that is not in the space is bad input, found now
         sample(space, optuna.trial.FixedTrial(params), num_classes=data.num_classes)
-    return SearchPlan(s, space, study_name, url, recipe, data, tuple(enqueue))
+    constraints = (
+        parse_constraints(s.constraint, list(CONSTRAINED_BEFORE_TRAINING), "--constraint", "use constraints")
+        if s.constraint
+        else []
+    )
+    return SearchPlan(s, space, study_name, url, recipe, data, tuple(enqueue), tuple(constraints))

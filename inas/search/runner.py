@@ -29,8 +29,10 @@ from inas.search.trial import TrialSettings, run_trial
 from inas.space.sampling import sample
 from inas.space.schema import SearchSpace
 from inas.study.record import (
+    INFEASIBLE_KEY,
     SETTINGS_KEY,
     VERSION_KEY,
+    constraint_violations,
     counts,
     fail_reason,
     fail_stale_trials,
@@ -53,7 +55,7 @@ class SearchSummary:
     best: dict[str, float]
     elapsed_seconds: float
     ran: int
-    failure: str | None = None  # when no trial finished: why the first one failed
+    failure: str | None = None  # when no trial finished: why (the first failure, or --constraint)
 
 
 def check_study(plan: SearchPlan, storage: optuna.storages.BaseStorage) -> bool:
@@ -160,7 +162,10 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple) -> SearchSumma
     if remaining > 0:
         # A resumed search must not replay the proposals of the run it continues.
         seed = s.seed + len(study.get_trials(deepcopy=False))
-        study = optuna.load_study(study_name=plan.study_name, storage=storage, sampler=make_sampler(s.sampler, seed))
+        # With --constraint the sampler learns from each candidate's recorded violations.
+        violations = constraint_violations(len(plan.constraints)) if plan.constraints else None
+        sampler = make_sampler(s.sampler, seed, violations)
+        study = optuna.load_study(study_name=plan.study_name, storage=storage, sampler=sampler)
         try:
             tune_study(plan, study, storage, remaining, where, view, callbacks)
         except KeyboardInterrupt as e:
@@ -180,9 +185,15 @@ def summarise(plan: SearchPlan, study: optuna.Study, start: float, remaining: in
     objectives = plan.settings.objectives
     best = {name: min(t.values[i] for t in best_trials) for i, name in enumerate(objectives)} if best_trials else {}
     failure = None
-    if c["complete"] + c["pruned"] == 0 and c["fail"]:
-        failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
-        failure = fail_reason(failed[0])
+    if c["complete"] + c["pruned"] - c["infeasible"] == 0 and c["fail"] + c["infeasible"]:
+        if c["fail"]:
+            failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
+            failure = f"every trial failed; the first: {fail_reason(failed[0])}"
+        else:
+            first = next(t for t in study.get_trials(deepcopy=False) if INFEASIBLE_KEY in t.user_attrs)
+            failure = (
+                f"no candidate met --constraint (the first proposal: {first.user_attrs[INFEASIBLE_KEY]}); relax it"
+            )
     elapsed = time.time() - start
     return SearchSummary(plan.study_name, plan.url, c, len(best_trials), best, elapsed, max(0, remaining), failure)
 
@@ -207,7 +218,12 @@ def tune_study(
     s = plan.settings
     fixed = pending_points(study, list(plan.enqueue))[:remaining]
     study_searcher = StudySearcher(
-        study, functools.partial(_define, plan.space), s.metric_keys(), fixed, key=plan.candidate_key
+        study,
+        functools.partial(_define, plan.space),
+        s.metric_keys(),
+        fixed,
+        key=plan.candidate_key,
+        screen=plan.screen if plan.constraints else None,
     )
     searcher: Any = study_searcher
     if s.max_concurrent:

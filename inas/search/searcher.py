@@ -35,11 +35,13 @@ from ray.tune.search import Searcher
 
 from inas.study.record import (
     ARCH_KEY,
+    CONSTRAINT_KEY,
     CURVE_KEY,
     DONE_STATES,
     DUPLICATE_KEY,
     ENQUEUED_KEY,
     FAIL_REASON_KEY,
+    INFEASIBLE_KEY,
     RECIPE_KEY,
     RECORD_KEYS,
 )
@@ -47,6 +49,7 @@ from inas.study.record import (
 log = logging.getLogger(__name__)
 
 MAX_REPROPOSALS = 20
+MAX_INFEASIBLE = 100  # proposals in a row that break --constraint before the search gives up
 
 
 def trial_state(result: dict | None, error: bool) -> tuple[TrialState, str]:
@@ -72,6 +75,7 @@ class StudySearcher(Searcher):
         objective_keys: tuple[str, ...],
         fixed: Iterable[dict[str, Any]] = (),
         key: Callable[[dict[str, Any]], str] | None = None,
+        screen: Callable[[dict[str, Any]], tuple[list[float], dict[str, float], str | None]] | None = None,
     ):
         super().__init__()
         self.study = study
@@ -84,6 +88,8 @@ class StudySearcher(Searcher):
         self._keys: dict[int, str | None] = {}  # trial number -> its candidate (None: not a valid one)
         self._training: dict[str, str] = {}  # candidate -> Ray trial id training it
         self._waiting: dict[str, list[Trial]] = {}  # Ray trial id -> repeats waiting for its outcome
+        # --constraint, checked before training: (violations, measured values, why it breaks or None).
+        self.screen = screen
         for params in fixed:
             study.enqueue_trial(params, user_attrs={ENQUEUED_KEY: True})
 
@@ -91,12 +97,21 @@ class StudySearcher(Searcher):
         return True  # the study holds the objectives and their directions; Tune's own are not used
 
     def suggest(self, trial_id: str) -> dict | None:
-        for attempt in range(MAX_REPROPOSALS + 1):
+        infeasible = 0
+        attempt = 0
+        while attempt <= MAX_REPROPOSALS:
             trial = self.study.ask()
             self.define(trial)
+            if self.screen is not None and self._screened_out(trial):
+                infeasible += 1
+                if infeasible >= MAX_INFEASIBLE:
+                    log.warning("%d proposals in a row broke --constraint; the search stops", infeasible)
+                    return Searcher.FINISHED
+                continue
+            attempt += 1
             key = self._key(trial.number, trial.params)
             # The last attempt trains even a repeat: the space is nearly exhausted.
-            if attempt < MAX_REPROPOSALS and key is not None and not trial.user_attrs.get(ENQUEUED_KEY):
+            if attempt <= MAX_REPROPOSALS and key is not None and not trial.user_attrs.get(ENQUEUED_KEY):
                 twin = self._done_twin(trial.number, key)
                 try:
                     if twin is not None:
@@ -112,6 +127,22 @@ class StudySearcher(Searcher):
                 self._training.setdefault(key, trial_id)
             return dict(trial.params)
         raise AssertionError("unreachable: the last attempt always returns")
+
+    def _screened_out(self, trial: Trial) -> bool:
+        """Record the candidate's constraint violations (the sampler learns from them); one that breaks
+        --constraint is told PRUNED at once, with its measured values and why, and never trained."""
+        try:
+            violations, measured, why = self.screen(trial.params)
+        except Exception:  # an invalid candidate: trained, and failed with its reason, as without constraints
+            return False
+        trial.set_user_attr(CONSTRAINT_KEY, violations)
+        if why is None:
+            return False
+        for name, value in measured.items():
+            trial.set_user_attr(name, value)
+        trial.set_user_attr(INFEASIBLE_KEY, why)
+        self.study.tell(trial, state=TrialState.PRUNED)
+        return True
 
     def live_numbers(self) -> list[int]:
         """The numbers of this search's unfinished trials: those training and the repeats waiting."""

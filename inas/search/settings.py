@@ -74,42 +74,44 @@ BUDGETS: Registry[Budget] = Registry(
 DEFAULT_BUDGET = "standard"
 
 
-def _tpe(seed: int) -> optuna.samplers.BaseSampler:
+# Each sampler takes Optuna's `constraints_func` (None: no --constraint), so that it learns where the
+# feasible candidates lie; random search has nothing to learn.
+def _tpe(seed: int, constraints_func: Callable | None = None) -> optuna.samplers.BaseSampler:
     import optuna
 
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constraints_func=constraints_func)
 
 
-def _nsga2(seed: int) -> optuna.samplers.BaseSampler:
+def _nsga2(seed: int, constraints_func: Callable | None = None) -> optuna.samplers.BaseSampler:
     import optuna
 
-    return optuna.samplers.NSGAIISampler(seed=seed, population_size=20)
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=20, constraints_func=constraints_func)
 
 
-def _random(seed: int) -> optuna.samplers.BaseSampler:
+def _random(seed: int, constraints_func: Callable | None = None) -> optuna.samplers.BaseSampler:
     import optuna
 
     return optuna.samplers.RandomSampler(seed=seed)
 
 
-def _gp(seed: int) -> optuna.samplers.BaseSampler:
+def _gp(seed: int, constraints_func: Callable | None = None) -> optuna.samplers.BaseSampler:
     import optuna
 
     try:
         import scipy  # noqa: F401  (GPSampler needs it)
     except ImportError:
         raise ConfigError("--sampler gp needs scipy: pip install scipy (or choose tpe, nsga2, random)") from None
-    return optuna.samplers.GPSampler(seed=seed)
+    return optuna.samplers.GPSampler(seed=seed, constraints_func=constraints_func)
 
 
-SAMPLERS: Registry[Callable[[int], Any]] = Registry(
+SAMPLERS: Registry[Callable[..., Any]] = Registry(
     "sampler", {"tpe": _tpe, "nsga2": _nsga2, "random": _random, "gp": _gp}
 )
 DEFAULT_SAMPLER = "tpe"
 
 
-def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
-    return SAMPLERS.get(name, "--sampler")(seed)
+def make_sampler(name: str, seed: int, constraints_func: Callable | None = None) -> optuna.samplers.BaseSampler:
+    return SAMPLERS.get(name, "--sampler")(seed, constraints_func)
 
 
 def parse_objectives(text: str) -> tuple[str, ...]:
@@ -151,6 +153,7 @@ class SearchSettings:
     num_cpus: int | None = None  # for a local Ray: how many CPUs (and GPUs) to declare
     num_gpus: int | None = None
     enqueue: tuple[dict[str, Any], ...] = ()  # fixed candidates to run first (sampled values)
+    constraint: str | None = None  # 'params<2e6,macs<3e8': candidates that break it are never trained
     recipe: TrainRecipe | None = None  # the base recipe (default: TrainRecipe()); the budget sets its size
 
     def metric_keys(self) -> tuple[str, ...]:

@@ -20,19 +20,30 @@ CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*
 CONSTRAINABLE = ("val_top1", "val_top5", "params", "macs", "train_seconds")
 
 
-def parse_constraints(text: str, allowed: list[str]) -> list[tuple[str, str, float]]:
+def parse_constraints(
+    text: str, allowed: list[str], option: str = "--pick", usage: str = "use min-error, knee, or constraints"
+) -> list[tuple[str, str, float]]:
+    """'params<2e6,macs<5e8' as (name, operator, limit) triples; names outside `allowed` are refused."""
     out = []
     for part in text.split(","):
         m = CONSTRAINT.match(part)
         if not m:
-            raise InasError(
-                f"--pick {shown(text)}: use min-error, knee, or constraints like 'params<2e6' or 'params<2e6,macs<5e8'"
-            )
+            raise InasError(f"{option} {shown(text)}: {usage} like 'params<2e6' or 'params<2e6,macs<5e8'")
         name, op, value = m.group(1), m.group(2), m.group(3)
         if name not in allowed:
-            raise InasError(f"--pick {shown(text)}: unknown value {shown(name)}; constrain one of {', '.join(allowed)}")
+            raise InasError(
+                f"{option} {shown(text)}: unknown value {shown(name)}; constrain one of {', '.join(allowed)}"
+            )
         try:
             out.append((name, op, float(value)))
         except ValueError:
-            raise InasError(f"--pick {shown(text)}: {shown(value)} is not a number") from None
+            raise InasError(f"{option} {shown(text)}: {shown(value)} is not a number") from None
     return out
+
+
+def violation(value: float, op: str, limit: float) -> float:
+    """How far `value` breaks `value op limit`, relative to the limit: 0.0 when it holds (Optuna's
+    constraint convention: <= 0 is feasible)."""
+    if OPS[op](value, limit):
+        return 0.0
+    return max(abs(value - limit) / max(abs(limit), 1.0), 1e-9)

@@ -9,7 +9,7 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from inas.study.record import DUPLICATE_KEY, FAIL_REASON_KEY, fail_reason, is_copy
+from inas.study.record import DUPLICATE_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, fail_reason, is_copy
 
 # Reported values every inas trial carries, as columns of `trials_frame`.
 RECORD_COLUMNS = (
@@ -24,6 +24,7 @@ RECORD_COLUMNS = (
     "arch_hash",
     "device",
     DUPLICATE_KEY,
+    INFEASIBLE_KEY,
 )
 
 

@@ -24,6 +24,8 @@ DUPLICATE_KEY = "duplicate_of"  # a repeated proposal that reused this earlier t
 FAIL_REASON_KEY = "fail_reason"
 INTERRUPTED_KEY = "interrupted"  # a trial a stopped search left unfinished
 ENQUEUED_KEY = "enqueued"  # a fixed candidate the user asked for (warm start, an experiment's variants)
+CONSTRAINT_KEY = "constraint"  # --constraint's violations, one a constraint (<= 0: holds), as Optuna reads them
+INFEASIBLE_KEY = "infeasible"  # why a candidate that breaks --constraint was not trained
 
 # Reported metrics kept as user attributes of the trial.
 RECORD_KEYS = (
@@ -62,18 +64,29 @@ def is_copy(t: FrozenTrial) -> bool:
 
 
 def counts(study: optuna.Study) -> dict[str, int]:
-    """Trials by state, and `copies`: finished trials that reused an identical earlier trial's outcome."""
-    out = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0, "copies": 0}
+    """Trials by state, `copies`: finished trials that reused an identical earlier trial's outcome, and
+    `infeasible`: candidates that broke --constraint, recorded (as pruned) and never trained."""
+    out = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0, "copies": 0, "infeasible": 0}
     for t in study.get_trials(deepcopy=False):
         out[t.state.name.lower()] = out.get(t.state.name.lower(), 0) + 1
         out["copies"] += is_copy(t)
+        out["infeasible"] += INFEASIBLE_KEY in t.user_attrs
     return out
+
+
+def constraint_violations(n: int):
+    """Optuna's `constraints_func` for a search with `n` constraints: what the searcher recorded."""
+
+    def violations(t: FrozenTrial) -> list[float]:
+        return list(t.user_attrs.get(CONSTRAINT_KEY) or [0.0] * n)
+
+    return violations
 
 
 def counts_toward_trials(t: FrozenTrial) -> bool:
     """Finished, trained here (not a copy of an earlier trial) and not cut short by a stopped search."""
     stale = INTERRUPTED_KEY in t.user_attrs or (t.state == TrialState.FAIL and FAIL_REASON_KEY not in t.user_attrs)
-    return t.state.is_finished() and not is_copy(t) and not stale
+    return t.state.is_finished() and not is_copy(t) and not stale and INFEASIBLE_KEY not in t.user_attrs
 
 
 def trained(study: optuna.Study) -> int:

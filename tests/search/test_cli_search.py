@@ -140,10 +140,32 @@ def test_storage_and_resume_mistakes_are_found_before_ray(tmp_path, tiny_space, 
 def test_a_search_where_every_trial_fails_exits_1(tmp_path, tiny_space, monkeypatch):
     from inas.search.runner import SearchSummary
 
-    counts = {"complete": 0, "pruned": 0, "fail": 2, "copies": 0}
-    summary = SearchSummary("tiny", "sqlite:///s.db", counts, 0, {}, 1.0, 0, "FloatingPointError: loss became nan")
+    counts = {"complete": 0, "pruned": 0, "fail": 2, "copies": 0, "infeasible": 0}
+    summary = SearchSummary(
+        "tiny",
+        "sqlite:///s.db",
+        counts,
+        0,
+        {},
+        1.0,
+        0,
+        "every trial failed; the first: FloatingPointError: loss became nan",
+    )
     monkeypatch.setattr("inas.search.runner.run_search", lambda settings, view: summary)
     result = search(tmp_path, tiny_space, "--quiet")
     assert result.exit_code == 1, result.output
     assert "0 complete" in result.stdout
     assert "error: every trial failed; the first: FloatingPointError: loss became nan" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("constraint", "message"),
+    [
+        ("latency_ms<5", "--constraint 'latency_ms<5': unknown value 'latency_ms'; constrain one of params, macs"),
+        ("params<<2", "--constraint 'params<<2': use constraints like 'params<2e6'"),
+    ],
+)
+def test_a_bad_constraint_is_refused_before_ray(tmp_path, tiny_space, no_ray, constraint, message):
+    result = search(tmp_path, tiny_space, "--constraint", constraint)
+    assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "s.db").exists()

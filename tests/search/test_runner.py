@@ -82,7 +82,8 @@ def test_a_search_where_every_trial_fails_says_why(tmp_path, tiny_space, ray_cpu
     bad = {"channels.multiplier": 0.0625, "recipe.lr": LR_NAN}
     summary = run_search(settings(tiny_space, tmp_path, trials=1, enqueue=(bad,)))
     assert summary.counts["complete"] == 0
-    assert summary.failure is not None and "training loss became nan" in summary.failure
+    assert summary.failure is not None and "every trial failed; the first:" in summary.failure
+    assert "training loss became nan" in summary.failure
 
 
 def test_early_stopped_trials_are_pruned(tmp_path, tiny_space, ray_cpu):
@@ -302,3 +303,26 @@ def test_the_readme_smoke_search_spreads_below_chance(tmp_path, ray_cpu):
     assert t.user_attrs["train_width"] == 0.25
     assert t.user_attrs["params"] == measure(ArchConfig.from_dict(t.user_attrs["arch"])).params
     assert "width x0.25" in study.user_attrs["settings"]["fidelity"]
+
+
+def test_candidates_that_break_the_constraint_are_recorded_never_trained(tmp_path, tiny_space, ray_cpu):
+    # tiny's two widths: multiplier 0.0625 has about 1.8e4 parameters, 0.125 about 4e4: half break it.
+    summary = run_search(settings(tiny_space, tmp_path, trials=2, sampler="random", constraint="params<3e4"))
+    trials = load(tmp_path).trials
+    infeasible = [t for t in trials if "infeasible" in t.user_attrs]
+    trained_ones = [t for t in trials if "infeasible" not in t.user_attrs and "duplicate_of" not in t.user_attrs]
+    assert infeasible, "the random sampler proposed no wide candidate: pick another seed"
+    for t in infeasible:
+        assert t.state == TrialState.PRUNED and t.params["channels.multiplier"] == 0.125
+        assert t.user_attrs["params"] >= 3e4 and "params" in t.user_attrs["infeasible"]
+        assert "epochs_done" not in t.user_attrs and "train_seconds" not in t.user_attrs  # never trained
+        assert t.user_attrs["constraint"][0] > 0
+    assert len(trained_ones) == 2 and all(t.params["channels.multiplier"] == 0.0625 for t in trained_ones)
+    assert all(t.user_attrs["constraint"] == [0.0] for t in trained_ones)
+    assert summary.counts["infeasible"] == len(infeasible) and summary.failure is None
+
+
+def test_a_constraint_no_candidate_meets_stops_the_search_and_says_so(tmp_path, tiny_space, ray_cpu):
+    summary = run_search(settings(tiny_space, tmp_path, trials=2, sampler="random", constraint="params<1000"))
+    assert summary.counts["complete"] == 0 and summary.counts["infeasible"] >= 100
+    assert summary.failure.startswith("no candidate met --constraint (the first proposal: params ")
