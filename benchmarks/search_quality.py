@@ -22,6 +22,7 @@ far the cheap fidelity can be trusted.
     python benchmarks/search_quality.py compare benchmarks/tables/googlenet_depth-proxy.csv \\
         benchmarks/tables/googlenet_depth-long.csv
     python benchmarks/search_quality.py replay benchmarks/tables/googlenet_depth-proxy.csv --seeds 50
+    python benchmarks/search_quality.py proxies benchmarks/tables/googlenet_depth-proxy.csv
 """
 
 from __future__ import annotations
@@ -169,6 +170,65 @@ def table(args: argparse.Namespace) -> None:
                 )
 
 
+# -- zero-cost proxies ----------------------------------------------------------------------
+
+
+def proxies(args: argparse.Namespace) -> None:
+    """Score every network of a table with the zero-cost proxies, at the table's fidelity (its width and
+    image size), on one batch of the training split, and print each score's Spearman correlation with
+    the trained errors, beside that of the parameter count."""
+    import dataclasses
+
+    import torch
+
+    from inas.data.datasets import load_dataset, stratified_split
+    from inas.model.config import scale_width
+    from inas.model.network import build
+    from inas.model.proxies import naswot, synflow
+    from inas.search.settings import BUDGETS
+    from inas.space.registry import load_space
+    from inas.space.sampling import resolve
+    from inas.train.recipe import TrainRecipe
+
+    header, frame = read_table(Path(args.table))
+    budget = BUDGETS.get(args.budget, "--budget")
+    space, recipe = load_space(args.space), dataclasses.replace(TrainRecipe(), image_size=budget.image_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(args.data) as tar:
+            tar.extractall(tmp, filter="data")
+        data = load_dataset(f"imagefolder:{tmp}")
+    _, train_idx = stratified_split(data.train_y, recipe.val_fraction, args.seed)  # never the validation split
+    g = torch.Generator().manual_seed(args.seed)
+    batch = data.train_x[train_idx[torch.randperm(len(train_idx), generator=g)[: args.batch]]].float() / 255
+    batch = (batch - batch.mean((0, 2, 3), keepdim=True)) / batch.std((0, 2, 3), keepdim=True)
+    size = budget.image_size or data.train_x.shape[-1]
+    batch = torch.nn.functional.interpolate(batch, size=(size, size), mode="bilinear", antialias=True)
+    torch.set_num_threads(os.cpu_count() or 1)
+    scores: dict[str, list[float]] = {"naswot": [], "synflow": []}
+    seconds: dict[str, float] = {"naswot": 0.0, "synflow": 0.0}
+    for params_json in frame["params_json"]:
+        arch, _ = resolve(space, json.loads(params_json), recipe, data.num_classes, data.channels)
+        torch.manual_seed(args.seed)
+        model = build(scale_width(arch, budget.width))
+        for name, score in (("naswot", lambda m: naswot(m, batch)), ("synflow", lambda m: synflow(m, batch.shape[1:]))):
+            start = time.perf_counter()
+            scores[name].append(score(model))
+            seconds[name] += time.perf_counter() - start
+    for name, values in scores.items():
+        frame[name] = values
+    print(
+        f"table {args.table}: {len(frame)} networks, scored at width x{budget.width:g}, {size} px, "
+        f"on one batch of {len(batch)} training images"
+    )
+    print(f"{'score':10} {'Spearman vs val_top1':>21} {'vs test_top1':>13} {'seconds / network':>18}")
+    for name in ("naswot", "synflow", "params"):
+        val = frame[name].corr(frame["val_top1"], method="spearman")
+        test = frame[name].corr(frame["test_top1"], method="spearman")
+        cost = f"{seconds[name] / len(frame):.3f}" if name in seconds else "0 (known)"
+        print(f"{name:10} {val:>21.3f} {test:>13.3f} {cost:>18}")
+    print("(a proxy meant to be higher-is-better ranks well when its correlation with the error is negative)")
+
+
 # -- the replay -----------------------------------------------------------------------------
 
 
@@ -305,8 +365,15 @@ def main() -> None:
     r.add_argument("--samplers", default="random,tpe,nsga2,gp")
     r.add_argument("--seeds", type=int, default=50)
     r.add_argument("--trials", default="15,30")
+    z = sub.add_parser("proxies", help="Zero-cost proxies of a table's networks against their errors.")
+    z.add_argument("table")
+    z.add_argument("--space", default="googlenet_depth")
+    z.add_argument("--budget", default="proxy", help="the table's budget: its width and image size")
+    z.add_argument("--data", default=str(TARBALL))
+    z.add_argument("--batch", type=int, default=64)
+    z.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    {"table": table, "replay": replay, "compare": compare}[args.what](args)
+    {"table": table, "replay": replay, "compare": compare, "proxies": proxies}[args.what](args)
 
 
 if __name__ == "__main__":
