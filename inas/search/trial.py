@@ -19,6 +19,7 @@ import torch
 from inas import __version__
 from inas.data.datasets import ImageData
 from inas.model.config import scale_width
+from inas.model.latency import latency_ms
 from inas.model.stats import measure
 from inas.space.sampling import resolve
 from inas.space.schema import SearchSpace
@@ -40,24 +41,6 @@ class TrialSettings:
 def pick_trial_device() -> torch.device:
     """The GPU Ray assigned to this trial (Ray sets CUDA_VISIBLE_DEVICES), or the CPU."""
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-
-
-def latency_ms(model: torch.nn.Module, shape: tuple[int, ...], device: torch.device, repeats: int = 20) -> float:
-    """Median milliseconds of one forward pass of a single image, after a warm-up."""
-    model.eval()
-    x = torch.randn(*shape, device=device)
-    times = []
-    with torch.no_grad():
-        for i in range(repeats + 3):
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            start = time.perf_counter()
-            model(x)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            if i >= 3:
-                times.append((time.perf_counter() - start) * 1e3)
-    return sorted(times)[len(times) // 2]
 
 
 def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, report=None) -> None:
@@ -116,7 +99,11 @@ def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, 
                 record["finished_at"] = time.time()
                 if settings.measure_latency:
                     size = recipe.image_size or arch.input_size
+                    # At batch 1 (the objective) and at the training batch, on the trial's device.
                     record["latency_ms"] = latency_ms(model_ref[0], (1, arch.in_channels, size, size), device)
+                    record["latency_batch_ms"] = latency_ms(
+                        model_ref[0], (recipe.batch_size, arch.in_channels, size, size), device
+                    )
                 record["status"] = "ok"
             report(dict(record))
             return True

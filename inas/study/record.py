@@ -43,6 +43,7 @@ RECORD_KEYS = (
     "test_top1",
     "test_top5",
     "latency_ms",
+    "latency_batch_ms",  # at the training batch, on the same device
     "peak_memory_bytes",
     "device",
     "torch_version",

@@ -326,3 +326,11 @@ def test_a_constraint_no_candidate_meets_stops_the_search_and_says_so(tmp_path, 
     summary = run_search(settings(tiny_space, tmp_path, trials=2, sampler="random", constraint="params<1000"))
     assert summary.counts["complete"] == 0 and summary.counts["infeasible"] >= 100
     assert summary.failure.startswith("no candidate met --constraint (the first proposal: params ")
+
+
+def test_latency_is_measured_at_batch_one_and_at_the_training_batch(tmp_path, tiny_space, ray_cpu):
+    point = {"channels.multiplier": 0.0625, "recipe.lr": LR_OK}
+    run_search(settings(tiny_space, tmp_path, trials=1, objectives=("top1_error", "latency_ms"), enqueue=(point,)))
+    (t,) = load(tmp_path).trials
+    assert t.state == TrialState.COMPLETE and t.values[1] == t.user_attrs["latency_ms"] > 0
+    assert t.user_attrs["latency_batch_ms"] > t.user_attrs["latency_ms"]  # batch 16 against batch 1
