@@ -23,6 +23,7 @@ far the cheap fidelity can be trusted.
         benchmarks/tables/googlenet_depth-long.csv
     python benchmarks/search_quality.py replay benchmarks/tables/googlenet_depth-proxy.csv --seeds 50
     python benchmarks/search_quality.py proxies benchmarks/tables/googlenet_depth-proxy.csv
+    python benchmarks/search_quality.py constrained benchmarks/tables/googlenet_depth-proxy.csv --constraint 'params<5e6'
 """
 
 from __future__ import annotations
@@ -320,6 +321,69 @@ def replay(args: argparse.Namespace) -> None:
         print(f"{name:<8} " + " ".join(f"{x:>26}" for x in cells) + " " + " ".join(f"{r:>16.3f}" for r in ratios))
 
 
+def constrained_one(space, lookup: dict, constraints, sampler_name: str, seed: int, proposals: int) -> list[bool]:
+    """Whether each of `proposals` proposals of one simulated search broke the constraints, told to
+    the sampler as `inas search --constraint` tells them (PRUNED with their violations; the rest with
+    their values and zero violations)."""
+    import optuna
+
+    from inas.search.settings import make_sampler
+    from inas.space.sampling import sample
+    from inas.study.choose import violation
+    from inas.study.record import CONSTRAINT_KEY, constraint_violations
+
+    sampler = make_sampler(sampler_name, seed, constraint_violations(len(constraints)))
+    study = optuna.create_study(directions=["minimize"] * len(OBJECTIVES), sampler=sampler)
+    broke = []
+    for _ in range(proposals):
+        trial = study.ask()
+        sample(space, trial)
+        row = lookup[json.dumps(trial.params, sort_keys=True)]
+        violations = [violation(float(row[name]), op, limit) for name, op, limit in constraints]
+        trial.set_user_attr(CONSTRAINT_KEY, violations)
+        broke.append(any(v > 0 for v in violations))
+        if broke[-1]:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, [float(row[o]) for o in OBJECTIVES])
+    return broke
+
+
+def constrained(args: argparse.Namespace) -> None:
+    """Does the sampler learn where the feasible candidates lie? The share of proposals that break
+    --constraint in the first and the second half of each simulated search."""
+    import numpy as np
+    import optuna
+
+    from inas.search.plan import CONSTRAINED_BEFORE_TRAINING
+    from inas.space.registry import load_space
+    from inas.study.choose import parse_constraints, violation
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore")
+    lookup, frame = read_table(Path(args.table))
+    space = load_space(args.space)
+    constraints = parse_constraints(args.constraint, list(CONSTRAINED_BEFORE_TRAINING), "--constraint", "use")
+    infeasible = np.mean(
+        [any(violation(float(r[n]), op, lim) > 0 for n, op, lim in constraints) for r in lookup.values()]
+    )
+    print(
+        f"table {args.table}: {len(frame)} networks, {infeasible:.0%} of them break {args.constraint!r}; "
+        f"{args.seeds} seeds x {args.proposals} proposals"
+    )
+    print(f"{'sampler':<8} {'broke, 1st half: median [IQR]':>30} {'2nd half: median [IQR]':>26}")
+    half = args.proposals // 2
+    for name in args.samplers.split(","):
+        runs = np.array(
+            [constrained_one(space, lookup, constraints, name, s, args.proposals) for s in range(args.seeds)]
+        )
+        cells = []
+        for part in (runs[:, :half], runs[:, half:]):
+            q1, med, q3 = np.percentile(part.mean(axis=1), [25, 50, 75])
+            cells.append(f"{med:.2f} [{q1:.2f}, {q3:.2f}]")
+        print(f"{name:<8} {cells[0]:>30} {cells[1]:>26}")
+
+
 def compare(args: argparse.Namespace) -> None:
     cheap, long = (read_table(Path(t))[1] for t in (args.cheap, args.long))
     both = cheap.merge(long, on="params_json", suffixes=("_cheap", "_long"))
@@ -372,8 +436,16 @@ def main() -> None:
     z.add_argument("--data", default=str(TARBALL))
     z.add_argument("--batch", type=int, default=64)
     z.add_argument("--seed", type=int, default=0)
+    k = sub.add_parser("constrained", help="Share of proposals that break a constraint, early and late.")
+    k.add_argument("table")
+    k.add_argument("--constraint", default="params<5e6")
+    k.add_argument("--space", default="googlenet_depth")
+    k.add_argument("--samplers", default="random,tpe,nsga2")
+    k.add_argument("--seeds", type=int, default=20)
+    k.add_argument("--proposals", type=int, default=40)
     args = parser.parse_args()
-    {"table": table, "replay": replay, "compare": compare, "proxies": proxies}[args.what](args)
+    commands = {"table": table, "replay": replay, "compare": compare, "proxies": proxies, "constrained": constrained}
+    commands[args.what](args)
 
 
 if __name__ == "__main__":
