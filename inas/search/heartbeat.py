@@ -1,5 +1,6 @@
-"""Optuna heartbeats for the trials this search runs, so that searches sharing a study on a server
-database tell a stopped search's trials (their beat stops) from a live one's.
+"""Tune callbacks that keep the driver in touch: Optuna heartbeats for the trials this search runs, so
+that searches sharing a study on a server database tell a stopped search's trials (their beat stops)
+from a live one's; and a stop that a swallowed Ctrl-C cannot lose.
 
 Optuna records heartbeats itself only inside `Study.optimize`; inas asks and tells through Ray Tune,
 so a Tune callback beats instead: Tune calls `on_step_begin` at least every 0.1 s of its loop.
@@ -44,3 +45,14 @@ class Heartbeat(Callback):
         if number not in self._ids:
             self._ids[number] = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
         return self._ids[number]
+
+
+class StopOnSignal(Callback):
+    """Raise KeyboardInterrupt from Tune's loop once Ctrl-C or SIGTERM asked for a stop
+    (`inas.search.runner.STOP_REQUESTED`), in case the first one was swallowed on its way."""
+
+    def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
+        from inas.search.runner import STOP_REQUESTED
+
+        if STOP_REQUESTED.is_set():
+            raise KeyboardInterrupt

@@ -127,29 +127,38 @@ def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
     plan = plan_search(s)
     # Lock and check, then Ray, then the storage: failing to join Ray leaves no study behind.
-    with StudyLock(plan.url, plan.study_name), sigterm_as_interrupt():
+    STOP_REQUESTED.clear()
+    with StudyLock(plan.url, plan.study_name), signals_as_interrupt():
         preflight(plan)
         # Again inside: Ray's core installs its own SIGTERM handler, which aborts the driver.
-        with ray_session(s), sigterm_as_interrupt():
+        with ray_session(s), signals_as_interrupt():
             return _search(plan, view, callbacks)
 
 
+# Set by Ctrl-C or SIGTERM. The KeyboardInterrupt raised at once can land inside library code that
+# swallows it (seen once in CI: a SIGINT ignored, the search ran to its end); StopOnSignal raises it
+# again from Tune's loop, where nothing does.
+STOP_REQUESTED = threading.Event()
+
+
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (what `kill`, systemd and job schedulers send) stops a search as Ctrl-C does: running
+def signals_as_interrupt() -> Iterator[None]:
+    """Ctrl-C and SIGTERM (what `kill`, systemd and job schedulers send) stop a search: running
     trials are marked, finished ones kept. Only the main thread can take signals."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(signum: int, frame: Any) -> None:
+        STOP_REQUESTED.set()
         raise KeyboardInterrupt
 
-    before = signal.signal(signal.SIGTERM, interrupt)
+    before = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def _search(plan: SearchPlan, view: str | None, callbacks: tuple) -> SearchSummary:
@@ -212,7 +221,7 @@ def tune_study(
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search import ConcurrencyLimiter
 
-    from inas.search.heartbeat import Heartbeat
+    from inas.search.heartbeat import Heartbeat, StopOnSignal
     from inas.search.searcher import StudySearcher
 
     s = plan.settings
@@ -251,7 +260,7 @@ def tune_study(
         tune.with_parameters(run_trial, settings=settings, data=plan.data),  # data goes to the object store once
         {"cpu": s.cpus_per_trial, "gpu": where.gpus_per_trial},
     )
-    callbacks = [*callbacks, Heartbeat(storage, study.study_name, study_searcher.live_numbers)]
+    callbacks = [*callbacks, Heartbeat(storage, study.study_name, study_searcher.live_numbers), StopOnSignal()]
     search_view = None
     if view is not None:
         from inas.search.progress import SearchView

@@ -47,3 +47,17 @@ def test_a_storage_without_heartbeat_is_left_alone(tmp_path):
     trial = study.ask()
     Heartbeat(storage, "s", lambda: [trial.number]).on_step_begin(0, [])
     assert fail_stale_trials(storage, study) == 1  # no heartbeat: the lock says every RUNNING trial is stale
+
+
+def test_a_stop_asked_for_is_raised_again_from_tunes_loop():
+    from inas.search.heartbeat import StopOnSignal
+    from inas.search.runner import STOP_REQUESTED
+
+    stop = StopOnSignal()
+    stop.on_step_begin(0, [])  # nothing asked: the loop goes on
+    STOP_REQUESTED.set()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            stop.on_step_begin(1, [])
+    finally:
+        STOP_REQUESTED.clear()
