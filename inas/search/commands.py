@@ -54,6 +54,9 @@ def search_command(
             help="Bounds checked before training, e.g. 'params<2e6,macs<3e8': a candidate that breaks one is recorded, never trained.",
         ),
     ] = None,
+    proxies: Annotated[
+        bool, typer.Option("--proxies", help="Record NASWOT and synflow of each untrained candidate (see README).")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="A log line per trial instead of the live view.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
 ) -> None:
@@ -80,6 +83,7 @@ def search_command(
         resume=resume,
         verbose=verbose,
         constraint=constraint,
+        proxies=proxies,
     )
     summary = run_search(settings, view="log" if quiet else "live")
     c = summary.counts

@@ -255,6 +255,7 @@ def tune_study(
         metric_keys=s.metric_keys(),
         measure_latency="latency_ms" in s.objectives,
         width=s.budget.width,
+        proxies=s.proxies,
     )
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, settings=settings, data=plan.data),  # data goes to the object store once

@@ -154,6 +154,7 @@ class SearchSettings:
     num_gpus: int | None = None
     enqueue: tuple[dict[str, Any], ...] = ()  # fixed candidates to run first (sampled values)
     constraint: str | None = None  # 'params<2e6,macs<3e8': candidates that break it are never trained
+    proxies: bool = False  # record NASWOT and synflow of each untrained candidate
     recipe: TrainRecipe | None = None  # the base recipe (default: TrainRecipe()); the budget sets its size
 
     def metric_keys(self) -> tuple[str, ...]:

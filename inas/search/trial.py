@@ -36,11 +36,29 @@ class TrialSettings:
     metric_keys: tuple[str, ...] = ()  # Ray insists that every report carries the searched metrics
     measure_latency: bool = False
     width: float = 1.0  # below 1: train a reduced-width copy (the objectives stay the full network's)
+    proxies: bool = False  # score the untrained network with the zero-cost proxies first
 
 
 def pick_trial_device() -> torch.device:
     """The GPU Ray assigned to this trial (Ray sets CUDA_VISIBLE_DEVICES), or the CPU."""
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def score_proxies(arch, recipe: TrainRecipe, data: ImageData) -> dict[str, float]:
+    """The zero-cost proxies of the network the trial trains, untrained (seeded), with their seconds."""
+    from inas.model.network import build
+    from inas.model.proxies import naswot, synflow
+    from inas.train.loop import proxy_batch
+
+    torch.manual_seed(recipe.seed)
+    net = build(arch)
+    batch = proxy_batch(data, recipe, recipe.image_size or arch.input_size)
+    out: dict[str, float] = {}
+    for name, score in (("naswot", lambda: naswot(net, batch)), ("synflow", lambda: synflow(net, batch.shape[1:]))):
+        start = time.perf_counter()
+        out[name] = score()
+        out[f"{name}_seconds"] = round(time.perf_counter() - start, 4)
+    return out
 
 
 def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, report=None) -> None:
@@ -108,6 +126,8 @@ def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, 
             report(dict(record))
             return True
 
+        if settings.proxies:
+            record.update(score_proxies(scale_width(arch, settings.width), recipe, data))
         model_ref: list[torch.nn.Module] = []
         if settings.measure_latency:
             from inas.model.network import build

@@ -44,6 +44,10 @@ RECORD_KEYS = (
     "test_top5",
     "latency_ms",
     "latency_batch_ms",  # at the training batch, on the same device
+    "naswot",  # zero-cost proxies of the untrained network (--proxies), and what each took
+    "naswot_seconds",
+    "synflow",
+    "synflow_seconds",
     "peak_memory_bytes",
     "device",
     "torch_version",

@@ -73,6 +73,22 @@ def normalisation(data: ImageData, r: TrainRecipe) -> tuple[tuple[float, ...], t
     return channel_stats(train_x, r.seed)
 
 
+def proxy_batch(data: ImageData, r: TrainRecipe, size: int, n: int = 64) -> torch.Tensor:
+    """`n` images of the training split (never validation ones), normalised and resized as training
+    would feed them, in a seeded order: the batch zero-cost proxies score a network on."""
+    idx = (
+        stratified_split(data.train_y, r.val_fraction, r.seed)[1]
+        if r.val_fraction > 0
+        else torch.arange(len(data.train_y))
+    )
+    pick = idx[torch.randperm(len(idx), generator=torch.Generator().manual_seed(r.seed))[:n]]
+    mean, std = normalisation(data, r)
+    x = (data.train_x[pick].float() / 255 - torch.tensor(mean).view(1, -1, 1, 1)) / torch.tensor(std).view(1, -1, 1, 1)
+    if x.shape[-1] != size:
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
+    return x
+
+
 def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torch.device):
     """(train loader, validation loader or None, test loader), sharing the dataset's statistics."""
     if data.channels != arch.in_channels:

@@ -1,5 +1,6 @@
 """Real Ray, locally on the CPU, with the synthetic dataset and tiny budgets."""
 
+import math
 import os
 import signal
 import sqlite3
@@ -334,3 +335,12 @@ def test_latency_is_measured_at_batch_one_and_at_the_training_batch(tmp_path, ti
     (t,) = load(tmp_path).trials
     assert t.state == TrialState.COMPLETE and t.values[1] == t.user_attrs["latency_ms"] > 0
     assert t.user_attrs["latency_batch_ms"] > t.user_attrs["latency_ms"]  # batch 16 against batch 1
+
+
+def test_proxies_are_recorded_with_their_time(tmp_path, tiny_space, ray_cpu):
+    point = {"channels.multiplier": 0.0625, "recipe.lr": LR_OK}
+    run_search(settings(tiny_space, tmp_path, trials=1, proxies=True, enqueue=(point,)))
+    (t,) = load(tmp_path).trials
+    assert t.state == TrialState.COMPLETE
+    assert t.user_attrs["synflow"] > 0 and math.isfinite(t.user_attrs["naswot"])
+    assert t.user_attrs["naswot_seconds"] >= 0 and t.user_attrs["synflow_seconds"] >= 0

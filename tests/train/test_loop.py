@@ -156,3 +156,18 @@ def test_normalisation_leaves_the_validation_images_out():
     assert mean == pytest.approx((100 / 255,) * 3) and std == pytest.approx((1e-3,) * 3)
     everything = normalisation(data, dataclasses.replace(FAST, val_fraction=0.0))[0]
     assert everything[0] > mean[0]  # with nothing held out, they are all training images
+
+
+def test_the_proxy_batch_comes_from_the_training_split_only():
+    from inas.data.datasets import stratified_split, synthetic
+    from inas.train.loop import proxy_batch
+    from inas.train.recipe import TrainRecipe
+
+    data = synthetic(n_train=200, n_test=20)
+    recipe = TrainRecipe(val_fraction=0.5)
+    batch = proxy_batch(data, recipe, size=16, n=100)
+    assert batch.shape == (100, 3, 16, 16)
+    val_idx, _ = stratified_split(data.train_y, recipe.val_fraction, recipe.seed)
+    # Asked for every image, it gives the training split: the validation half is never in it.
+    full = proxy_batch(data, recipe, size=32, n=200)
+    assert len(full) == 200 - len(val_idx)
