@@ -23,12 +23,17 @@ def _no_repeats(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
-def read_json(path: Path, error: type[InasError], fix: str) -> Any:
-    """The JSON document in `path` (at most `limits.MAX_FILE_BYTES`, no key given twice), or
-    `error("PATH: what is wrong; FIX")`."""
+def check_file_size(path: Path, error: type[InasError], fix: str) -> None:
+    """An input file (a space, a config) holds at most `limits.MAX_FILE_BYTES`, or `error(...; FIX)`."""
     size = path.stat().st_size
     if size > limits.MAX_FILE_BYTES:
         raise error(f"{path}: {size:,} bytes, over the {limits.MAX_FILE_BYTES:,} a file may hold; {fix}")
+
+
+def read_json(path: Path, error: type[InasError], fix: str) -> Any:
+    """The JSON document in `path` (at most `limits.MAX_FILE_BYTES`, no key given twice), or
+    `error("PATH: what is wrong; FIX")`."""
+    check_file_size(path, error, fix)
     try:
         return json.loads(path.read_text(), object_pairs_hook=_no_repeats)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:  # JSONDecodeError is a ValueError

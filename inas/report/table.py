@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from inas.errors import ConfigError, shown
 from inas.study.record import FAIL_REASON_KEY, INFEASIBLE_KEY
 
-# Records that repeat an objective under another name: shown only when that objective is not one.
-SAME_AS = {"val_top1": "top1_error", "val_top5": "top5_error", "train_seconds": "train_time"}
 REASON_CHARS = 60  # a failure reason is cut to this in the table (csv and json keep it whole)
 
 
@@ -24,8 +23,6 @@ def default_columns(frame: pd.DataFrame, objectives: list[str], choices: list[st
 
 def pick_columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """`--columns`: exactly these, in this order; unknown names are bad input."""
-    from inas.errors import ConfigError, shown
-
     unknown = [n for n in names if n not in frame.columns]
     if unknown:
         raise ConfigError(f"--columns: no column {shown(unknown[0])}; choose from {', '.join(map(str, frame.columns))}")

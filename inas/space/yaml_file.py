@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from inas import limits
 from inas.errors import SpaceError, shown
+from inas.files import check_file_size
 
 
 class _Loader(yaml.SafeLoader):
@@ -45,11 +45,7 @@ def read_yaml(path: Path, what: str = "a search space") -> Any:
         raise SpaceError(
             f"{path}: no such file; give a built-in space name (`inas space list`) or a path to a .yaml file"
         )
-    size = path.stat().st_size
-    if size > limits.MAX_FILE_BYTES:
-        raise SpaceError(
-            f"{path}: {size:,} bytes, over the {limits.MAX_FILE_BYTES:,} a file may hold; {what} is a short YAML file"
-        )
+    check_file_size(path, SpaceError, f"{what} is a short YAML file")
     try:
         return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as e:

@@ -90,7 +90,7 @@ def constraint_violations(n: int):
 
 def counts_toward_trials(t: FrozenTrial) -> bool:
     """Finished, trained here (not a copy of an earlier trial) and not cut short by a stopped search."""
-    stale = INTERRUPTED_KEY in t.user_attrs or (t.state == TrialState.FAIL and FAIL_REASON_KEY not in t.user_attrs)
+    stale = INTERRUPTED_KEY in t.user_attrs or failed_by_heartbeat(t)
     return t.state.is_finished() and not is_copy(t) and not stale and INFEASIBLE_KEY not in t.user_attrs
 
 
@@ -142,12 +142,17 @@ def fail_stale_trials(storage: optuna.storages.BaseStorage, study: optuna.Study,
     )
 
 
+def failed_by_heartbeat(t: FrozenTrial) -> bool:
+    """inas records a reason with every failure it tells; a FAIL trial without one was failed by
+    Optuna's heartbeat check (`fail_stale_trials`): its search stopped."""
+    return t.state == TrialState.FAIL and not t.user_attrs.get(FAIL_REASON_KEY)
+
+
 def fail_reason(t: FrozenTrial) -> str:
-    """Why a FAIL trial failed. inas records a reason with every failure it tells; a FAIL trial
-    without one was failed by Optuna's heartbeat check: its search stopped."""
+    """Why a FAIL trial failed ("" for any other state)."""
     if t.state != TrialState.FAIL:
         return ""
-    return str(t.user_attrs.get(FAIL_REASON_KEY) or STALE_REASON + " (its heartbeat stopped)")
+    return STALE_REASON + " (its heartbeat stopped)" if failed_by_heartbeat(t) else str(t.user_attrs[FAIL_REASON_KEY])
 
 
 def pending_points(study: optuna.Study, points: list[dict]) -> list[dict]:

@@ -28,6 +28,7 @@ BUSY_TIMEOUT_S = 60
 # for its running trials every HEARTBEAT_S, and a resumed search fails only those silent for GRACE_S.
 # SQLite needs none: a search holds the study's lock (StudyLock), so what another left running is dead.
 HEARTBEAT_S = 20
+GRACE_S = 120
 # The pip package of a database driver SQLAlchemy may ask for (module name -> package).
 DRIVERS = {
     "psycopg": "'psycopg[binary]'",
@@ -35,7 +36,6 @@ DRIVERS = {
     "pymysql": "pymysql",
     "MySQLdb": "mysqlclient",
 }
-GRACE_S = 120
 OPTUNA_TABLES = {"studies", "trials", "version_info"}
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
