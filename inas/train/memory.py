@@ -50,7 +50,8 @@ def footprint(arch: ArchConfig, recipe: TrainRecipe) -> tuple[int, int]:
         for m in model.modules():
             if not any(True for _ in m.children()):
                 m.register_forward_hook(add)
-        model(torch.empty(1, arch.in_channels, size, size))
+        with torch.no_grad():  # shapes only: no autograd graph on the meta device (half the time)
+            model(torch.empty(1, arch.in_channels, size, size))
         params = sum(p.numel() for p in model.parameters())
     per_image = outputs * 4 * ACTIVATION_FACTOR + arch.in_channels * size * size * 4
     return int(per_image), params * 4 * STATE_COPIES.get(recipe.optimizer, 4)
