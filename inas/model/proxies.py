@@ -13,6 +13,7 @@ Both work on a copy of the model; the model passed in is left as it was.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -50,3 +51,10 @@ def synflow(model: nn.Module, input_shape: tuple[int, ...]) -> float:
     logits.sum().backward()
     with torch.no_grad():
         return float(sum((p * p.grad).sum() for p in net.parameters() if p.grad is not None))
+
+
+# Each proxy as a score of (model, one batch of normalised images); higher is meant to be better.
+PROXIES: dict[str, Callable[[nn.Module, torch.Tensor], float]] = {
+    "naswot": naswot,
+    "synflow": lambda model, images: synflow(model, tuple(images.shape[1:])),
+}

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 from inas.errors import ConfigError, shown
-from inas.study.record import FAIL_REASON_KEY, INFEASIBLE_KEY
+from inas.study.record import FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY
+
+# Why a trial was not trained, beside the failure reason: shown when a search recorded any.
+REASONS = (FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY)
 
 REASON_CHARS = 60  # a failure reason is cut to this in the table (csv and json keep it whole)
 
@@ -16,8 +19,9 @@ def default_columns(frame: pd.DataFrame, objectives: list[str], choices: list[st
     if "params" not in objectives:
         first.append("params")
     wanted = [*first, *choices, FAIL_REASON_KEY]
-    if INFEASIBLE_KEY in frame.columns and frame[INFEASIBLE_KEY].notna().any():  # a search with --constraint
-        wanted.insert(-1, INFEASIBLE_KEY)
+    for key in (INFEASIBLE_KEY, PRESCREENED_KEY):  # a search with --constraint, --prescreen
+        if key in frame.columns and frame[key].notna().any():
+            wanted.insert(-1, key)
     return [c for c in dict.fromkeys(wanted) if c in frame.columns]
 
 
@@ -33,7 +37,7 @@ def fit_table(frame: pd.DataFrame, width: int) -> tuple[str, list[str]]:
     """The frame as a text table no wider than `width`: columns are dropped from the right (the least
     important) until it fits. Returns the text and the dropped columns."""
     shown_frame = frame.copy()
-    for column in (FAIL_REASON_KEY, INFEASIBLE_KEY):
+    for column in REASONS:
         if column in shown_frame:
             shown_frame[column] = shown_frame[column].map(_cut)
     floats = {c: _number for c in shown_frame.columns if pd.api.types.is_float_dtype(shown_frame[c])}

@@ -57,6 +57,16 @@ def search_command(
     proxies: Annotated[
         bool, typer.Option("--proxies", help="Record NASWOT and synflow of each untrained candidate (see README).")
     ] = False,
+    prescreen: Annotated[
+        int,
+        typer.Option(
+            "--prescreen",
+            help="Score this many proposals with a zero-cost proxy and train only the best (the rest are recorded as scored); off by default: see README.",
+        ),
+    ] = 1,
+    prescreen_proxy: Annotated[
+        str, typer.Option("--prescreen-proxy", help="naswot or synflow: what --prescreen ranks by (higher first).")
+    ] = "naswot",
     quiet: Annotated[bool, typer.Option("--quiet", help="A log line per trial instead of the live view.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
 ) -> None:
@@ -84,6 +94,8 @@ def search_command(
         verbose=verbose,
         constraint=constraint,
         proxies=proxies,
+        prescreen=prescreen,
+        prescreen_proxy=prescreen_proxy,
     )
     summary = run_search(settings, view="log" if quiet else "live")
     c = summary.counts
@@ -93,6 +105,7 @@ def search_command(
         f"{c['fail']} failed"
         + (f" ({c['copies']} repeated proposals reused, not trained)" if c["copies"] else "")
         + (f" ({c['infeasible']} broke --constraint, not trained)" if c["infeasible"] else "")
+        + (f" ({c['prescreened']} lost the --prescreen, not trained)" if c["prescreened"] else "")
         + f"; Pareto front {summary.pareto_size} trials; {summary.elapsed_seconds:,.0f} s"
     )
     for name, value in summary.best.items():

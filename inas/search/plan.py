@@ -12,17 +12,21 @@ import optuna
 
 from inas.data.datasets import ImageData, load_dataset, stratified_split
 from inas.errors import ConfigError, DataError, shown
+from inas.limits import MAX_PRESCREEN
+from inas.model.proxies import PROXIES
 from inas.search.settings import OBJECTIVES, SearchSettings, make_sampler
 from inas.search.warmstart import warm_start_points
 from inas.space.registry import load_space
 from inas.space.sampling import resolve, sample
 from inas.space.schema import SearchSpace
-from inas.study.choose import parse_constraints, violation
+from inas.study.choose import check_constraints, constraint_name, parse_constraints
 from inas.study.storage import check_study_name, check_url, default_storage
 from inas.train.recipe import TrainRecipe
 
-# What --constraint may bound: known before training, measured on the meta device.
-CONSTRAINED_BEFORE_TRAINING = ("params", "macs")
+# What --constraint may bound, all known before training: the first two measured on the meta device
+# by the searcher (a candidate that breaks them never reaches a trial), latency by the trial on its device.
+CONSTRAINED_BEFORE_TRAINING = ("params", "macs", "latency_ms")
+MEASURED_BY_TRIAL = ("latency_ms",)
 
 
 @dataclass(frozen=True)
@@ -38,22 +42,32 @@ class SearchPlan:
     enqueue: tuple[dict[str, Any], ...]  # fixed candidates: the user's, then the warm start's
     constraints: tuple[tuple[str, str, float], ...] = ()  # --constraint, parsed
 
-    def screen(self, params: dict[str, Any]) -> tuple[list[float], dict[str, float], str | None]:
-        """A candidate against --constraint before any training: each constraint's violation (<= 0:
-        holds), the values measured (on the meta device: the full-size network, at the training image
-        size, as the trial records them) and, when one breaks, why."""
+    def constraint_names(self) -> tuple[str, ...]:
+        """Every constraint's key among a trial's Optuna constraints."""
+        return tuple(constraint_name(*c) for c in self.constraints)
+
+    def screen(self, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, float], str | None]:
+        """A candidate against --constraint before any trial: each constraint's violation (<= 0: holds;
+        latency is left to the trial), the values measured (on the meta device: the full-size network,
+        at the training image size, as the trial records them) and, when one breaks, why."""
         from inas.model.stats import measure
 
         arch, recipe = resolve(self.space, params, self.recipe, self.data.num_classes, self.data.channels)
         stats = measure(arch, input_size=recipe.image_size or None)
         measured = {"params": float(stats.params), "macs": float(stats.macs)}
-        violations = [violation(measured[name], op, limit) for name, op, limit in self.constraints]
-        broken = [
-            f"{name} {measured[name]:,.4g} is not {op} {limit:,.4g}"
-            for (name, op, limit), v in zip(self.constraints, violations, strict=True)
-            if v > 0
-        ]
-        return violations, measured, ("; ".join(broken) or None)
+        violations, why = check_constraints(self.constraints, measured)
+        return violations, measured, why
+
+    def proxy_score(self, params: dict[str, Any]) -> tuple[float, dict[str, float]]:
+        """--prescreen's proxy of a candidate, as the trial would train it, and what to record (the
+        score and the seconds it took)."""
+        from inas.model.config import scale_width
+        from inas.search.prescreen import score_proxies
+
+        arch, recipe = resolve(self.space, params, self.recipe, self.data.num_classes, self.data.channels)
+        name = self.settings.prescreen_proxy
+        record = score_proxies(scale_width(arch, self.settings.budget.width), recipe, self.data, (name,))
+        return record[name], record
 
     def candidate_key(self, params: dict[str, Any]) -> str:
         """What sampled values stand for: the network's hash and the whole recipe it trains with (other
@@ -76,6 +90,7 @@ class SearchPlan:
             "fidelity": s.budget.fidelity(),
             "sampler": s.sampler,
             "constraint": [list(c) for c in self.constraints],
+            "prescreen": [s.prescreen, s.prescreen_proxy] if s.prescreen > 1 else None,
         }
 
 
@@ -94,6 +109,10 @@ def check_settings(s: SearchSettings) -> None:
         raise ConfigError("--cpus-per-trial: must be > 0")
     if s.max_concurrent is not None and s.max_concurrent < 1:
         raise ConfigError("--max-concurrent: must be at least 1")
+    if not 1 <= s.prescreen <= MAX_PRESCREEN:
+        raise ConfigError(f"--prescreen {s.prescreen}: must be between 1 (no prescreen) and {MAX_PRESCREEN}")
+    if s.prescreen_proxy not in PROXIES:
+        raise ConfigError(f"--prescreen-proxy {shown(s.prescreen_proxy)}: choose {' or '.join(PROXIES)}")
     if s.warm_start not in (None, "seed"):
         raise ConfigError(f"--warm-start {shown(s.warm_start)}: the only warm start is `seed`")
     for name in s.objectives:

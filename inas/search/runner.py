@@ -23,7 +23,7 @@ import optuna
 from inas import __version__
 from inas.errors import ConfigError, InasError, Interrupted, shown
 from inas.search.cluster import Placement, placement, ray_session, scoped_env
-from inas.search.plan import SearchPlan, plan_search
+from inas.search.plan import MEASURED_BY_TRIAL, SearchPlan, plan_search
 from inas.search.settings import SearchSettings, make_sampler
 from inas.search.trial import TrialSettings, run_trial
 from inas.space.sampling import sample
@@ -32,7 +32,6 @@ from inas.study.record import (
     INFEASIBLE_KEY,
     SETTINGS_KEY,
     VERSION_KEY,
-    constraint_violations,
     counts,
     fail_reason,
     fail_stale_trials,
@@ -171,12 +170,17 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple) -> SearchSumma
     if remaining > 0:
         # A resumed search must not replay the proposals of the run it continues.
         seed = s.seed + len(study.get_trials(deepcopy=False))
-        # With --constraint the sampler learns from each candidate's recorded violations.
-        violations = constraint_violations(len(plan.constraints)) if plan.constraints else None
-        sampler = make_sampler(s.sampler, seed, violations)
+        sampler = make_sampler(s.sampler, seed)
         study = optuna.load_study(study_name=plan.study_name, storage=storage, sampler=sampler)
         try:
-            tune_study(plan, study, storage, remaining, where, view, callbacks)
+            left = remaining
+            while left > 0:
+                tune_study(plan, study, storage, left, where, view, callbacks)
+                # Ray counts every trial it ran; those that broke a constraint only the trial measures
+                # (latency) trained nothing, so another round runs, while rounds train something.
+                before, left = left, s.trials - trained(study)
+                if left >= before:
+                    break
         except KeyboardInterrupt as e:
             stopped = int(e.args[0]) if e.args else 0
             if not has_heartbeat(storage):  # the lock says no other search is alive: sweep what is left
@@ -194,7 +198,7 @@ def summarise(plan: SearchPlan, study: optuna.Study, start: float, remaining: in
     objectives = plan.settings.objectives
     best = {name: min(t.values[i] for t in best_trials) for i, name in enumerate(objectives)} if best_trials else {}
     failure = None
-    if c["complete"] + c["pruned"] - c["infeasible"] == 0 and c["fail"] + c["infeasible"]:
+    if c["complete"] + c["pruned"] - c["infeasible"] - c["prescreened"] == 0 and c["fail"] + c["infeasible"]:
         if c["fail"]:
             failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
             failure = f"every trial failed; the first: {fail_reason(failed[0])}"
@@ -232,7 +236,10 @@ def tune_study(
         s.metric_keys(),
         fixed,
         key=plan.candidate_key,
-        screen=plan.screen if plan.constraints else None,
+        screen=plan.screen if any(c[0] not in MEASURED_BY_TRIAL for c in plan.constraints) else None,
+        constraints=plan.constraint_names(),
+        prescreen=s.prescreen,
+        score=plan.proxy_score if s.prescreen > 1 else None,
     )
     searcher: Any = study_searcher
     if s.max_concurrent:
@@ -253,7 +260,8 @@ def tune_study(
         recipe=plan.recipe,
         cpus=s.cpus_per_trial,
         metric_keys=s.metric_keys(),
-        measure_latency="latency_ms" in s.objectives,
+        measure_latency="latency_ms" in s.objectives or any(c[0] == "latency_ms" for c in plan.constraints),
+        constraints=tuple(c for c in plan.constraints if c[0] in MEASURED_BY_TRIAL),
         width=s.budget.width,
         proxies=s.proxies,
     )

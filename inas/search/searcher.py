@@ -18,6 +18,8 @@ Written on Ray's public `Searcher` and Optuna's public ask/tell API. What it rec
   until then). Either way the sampler is asked again, up to MAX_REPROPOSALS times; after that the space
   is nearly exhausted and the repeat is trained. Fixed candidates (enqueued) are always trained: the
   user asked for each.
+- With --prescreen N, each trained candidate is the one of N proposals that the zero-cost proxy scores
+  highest; the others are PRUNED with their score and the user attribute `prescreened` (why).
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ from ray.tune.search import Searcher
 
 from inas.study.record import (
     ARCH_KEY,
-    CONSTRAINT_KEY,
+    CONSTRAINTS_FOUND_KEY,
     CURVE_KEY,
     DONE_STATES,
     DUPLICATE_KEY,
     ENQUEUED_KEY,
     FAIL_REASON_KEY,
     INFEASIBLE_KEY,
+    PRESCREENED_KEY,
     RECIPE_KEY,
     RECORD_KEYS,
 )
@@ -59,6 +62,8 @@ def trial_state(result: dict | None, error: bool) -> tuple[TrialState, str]:
         return TrialState.FAIL, reason
     if result.get("status") == "fail":
         return TrialState.FAIL, result.get(FAIL_REASON_KEY) or "failed"
+    if result.get("status") == INFEASIBLE_KEY:  # broke a constraint the trial measures (latency): not trained
+        return TrialState.PRUNED, ""
     if result.get("epochs_done", 0) < result.get("epochs_total", math.inf):
         return TrialState.PRUNED, ""
     return TrialState.COMPLETE, ""
@@ -75,7 +80,10 @@ class StudySearcher(Searcher):
         objective_keys: tuple[str, ...],
         fixed: Iterable[dict[str, Any]] = (),
         key: Callable[[dict[str, Any]], str] | None = None,
-        screen: Callable[[dict[str, Any]], tuple[list[float], dict[str, float], str | None]] | None = None,
+        screen: Callable[[dict[str, Any]], tuple[dict[str, float], dict[str, float], str | None]] | None = None,
+        constraints: tuple[str, ...] = (),
+        prescreen: int = 1,
+        score: Callable[[dict[str, Any]], tuple[float, dict[str, float]]] | None = None,
     ):
         super().__init__()
         self.study = study
@@ -90,6 +98,12 @@ class StudySearcher(Searcher):
         self._waiting: dict[str, list[Trial]] = {}  # Ray trial id -> repeats waiting for its outcome
         # --constraint, checked before training: (violations, measured values, why it breaks or None).
         self.screen = screen
+        self.constraints = constraints  # every constraint's name: each trial told gets a value for each
+        self._violations: dict[int, dict[str, float]] = {}  # trial number -> violations found by `screen`
+        # --prescreen: proposals scored (score: the proxy, and what to record) for each one trained.
+        self.prescreen = prescreen if score is not None else 1
+        self.score = score
+        self._scores: dict[str, tuple[float, dict[str, float]]] = {}  # candidate -> its score and record
         for params in fixed:
             study.enqueue_trial(params, user_attrs={ENQUEUED_KEY: True})
 
@@ -97,16 +111,37 @@ class StudySearcher(Searcher):
         return True  # the study holds the objectives and their directions; Tune's own are not used
 
     def suggest(self, trial_id: str) -> dict | None:
+        batch: list[Trial] = []
+        while len(batch) < self.prescreen:
+            trial = self._propose()
+            if trial is None:
+                break
+            batch.append(trial)
+            if trial.user_attrs.get(ENQUEUED_KEY):  # a fixed candidate is trained as the user asked
+                break
+        if not batch:
+            return Searcher.FINISHED
+        chosen = self._prescreened(batch, trial_id) if len(batch) > 1 else batch[0]
+        self._trials[trial_id] = chosen
+        key = self._keys.get(chosen.number)
+        if key is not None:
+            self._training.setdefault(key, trial_id)
+        return dict(chosen.params)
+
+    def _propose(self) -> Trial | None:
+        """The next proposal worth training: on the way, proposals that break --constraint are recorded
+        as such, and repeats get (or wait for) their twin's outcome. None once MAX_INFEASIBLE in a row
+        broke --constraint."""
         infeasible = 0
         attempt = 0
-        while attempt <= MAX_REPROPOSALS:
+        while True:
             trial = self.study.ask()
             self.define(trial)
             if self.screen is not None and self._screened_out(trial):
                 infeasible += 1
                 if infeasible >= MAX_INFEASIBLE:
                     log.warning("%d proposals in a row broke --constraint; the search stops", infeasible)
-                    return Searcher.FINISHED
+                    return None
                 continue
             attempt += 1
             key = self._key(trial.number, trial.params)
@@ -122,27 +157,76 @@ class StudySearcher(Searcher):
                         continue
                 except Exception as e:  # bookkeeping must not stop the search: train the repeat instead
                     log.warning("could not record trial %s as a repeat: %s", trial.number, e)
-            self._trials[trial_id] = trial
-            if key is not None:
-                self._training.setdefault(key, trial_id)
-            return dict(trial.params)
-        raise AssertionError("unreachable: the last attempt always returns")
+            return trial
+
+    def _prescreened(self, batch: list[Trial], trial_id: str) -> Trial:
+        """--prescreen: score every proposal of `batch` with the zero-cost proxy and return the one to
+        train: the highest score (a fixed candidate, when the batch holds one). The others are told
+        PRUNED with their score and why they were not trained; a repeat of the winner waits for its outcome."""
+        scores = {t.number: self._score(t) for t in batch}
+        fixed = [t for t in batch if t.user_attrs.get(ENQUEUED_KEY)]
+        winner = fixed[0] if fixed else max(batch, key=lambda t: scores[t.number])
+        best = f"trial {winner.number} scored {scores[winner.number]:.5g} and was trained"
+        for trial in batch:
+            if trial is winner:
+                continue
+            key = self._keys.get(trial.number)
+            try:
+                if key is not None and key == self._keys.get(winner.number):
+                    self._waiting.setdefault(trial_id, []).append(trial)
+                    continue
+                if PRESCREENED_KEY not in trial.user_attrs:  # set already: it could not be scored
+                    trial.set_user_attr(PRESCREENED_KEY, f"scored {scores[trial.number]:.5g}; {best}")
+                self._tell(trial, state=TrialState.PRUNED)
+            except Exception as e:  # bookkeeping must not stop the search
+                log.warning("could not record trial %s as prescreened: %s", trial.number, e)
+        return winner
+
+    def _score(self, trial: Trial) -> float:
+        """The proxy's score of `trial`'s candidate, recorded on it (computed once a candidate); one that
+        cannot be scored ranks last, with the reason. NaN ranks last too."""
+        key = self._keys.get(trial.number)
+        try:
+            if key is None or key not in self._scores:
+                scored = self.score(trial.params)
+                if key is not None:
+                    self._scores[key] = scored
+            score, record = self._scores[key] if key is not None else scored
+            for name, value in record.items():
+                trial.set_user_attr(name, value)
+        except Exception as e:
+            trial.set_user_attr(PRESCREENED_KEY, f"could not be scored: {type(e).__name__}: {e}"[:500])
+            return -math.inf
+        return -math.inf if math.isnan(score) else score
 
     def _screened_out(self, trial: Trial) -> bool:
-        """Record the candidate's constraint violations (the sampler learns from them); one that breaks
-        --constraint is told PRUNED at once, with its measured values and why, and never trained."""
+        """Check the candidate against --constraint: one that breaks it is told PRUNED at once, with its
+        measured values and why, and never trained; the violations of one that holds are kept until
+        its trial is told (Optuna's samplers learn the feasible region from them)."""
         try:
             violations, measured, why = self.screen(trial.params)
         except Exception:  # an invalid candidate: trained, and failed with its reason, as without constraints
             return False
-        trial.set_user_attr(CONSTRAINT_KEY, violations)
+        self._violations[trial.number] = violations
         if why is None:
             return False
         for name, value in measured.items():
             trial.set_user_attr(name, value)
         trial.set_user_attr(INFEASIBLE_KEY, why)
-        self.study.tell(trial, state=TrialState.PRUNED)
+        self._tell(trial, state=TrialState.PRUNED)
         return True
+
+    def _tell(
+        self, trial: Trial, values: list[float] | None = None, state: TrialState = TrialState.COMPLETE, **found: float
+    ) -> FrozenTrial:
+        """`study.tell`, with a value for each constraint: those `screen` and the trial found (`found`,
+        keyed by name), 0 (no evidence against it) for one never measured, such as the latency of a
+        candidate the screen ruled out."""
+        if self.constraints:
+            measured = {**self._violations.pop(trial.number, {}), **found}
+            for name in self.constraints:
+                trial.set_constraint(name, measured.get(name, 0.0))
+        return self.study.tell(trial, values, state=state)
 
     def live_numbers(self) -> list[int]:
         """The numbers of this search's unfinished trials: those training and the repeats waiting."""
@@ -157,9 +241,10 @@ class StudySearcher(Searcher):
         return self._keys[number]
 
     def _done_twin(self, number: int, key: str) -> FrozenTrial | None:
-        """An earlier trial of the same candidate that finished COMPLETE or PRUNED."""
+        """An earlier trial of the same candidate that finished COMPLETE or PRUNED (not one that only
+        lost a --prescreen: it may win another)."""
         for t in self.study.get_trials(deepcopy=False, states=DONE_STATES):
-            if t.number != number and self._key(t.number, t.params) == key:
+            if t.number != number and PRESCREENED_KEY not in t.user_attrs and self._key(t.number, t.params) == key:
                 return t
         return None
 
@@ -169,7 +254,7 @@ class StudySearcher(Searcher):
                 trial.set_user_attr(key, value)
         trial.set_user_attr(DUPLICATE_KEY, twin.user_attrs.get(DUPLICATE_KEY, twin.number))
         values = twin.values if twin.state == TrialState.COMPLETE else None
-        self.study.tell(trial, values, state=twin.state)
+        self._tell(trial, values, twin.state, **twin.constraints)
 
     def save(self, checkpoint_path: str) -> None:
         """Nothing to save: every finished trial is already in the study, which `--resume` reads."""
@@ -222,7 +307,7 @@ class StudySearcher(Searcher):
         reason = (twin.user_attrs.get(FAIL_REASON_KEY) if twin is not None else None) or "failed"
         repeat.set_user_attr(DUPLICATE_KEY, twin_number)
         repeat.set_user_attr(FAIL_REASON_KEY, f"same candidate as trial {twin_number}, which failed: {reason}")
-        self.study.tell(repeat, state=TrialState.FAIL)
+        self._tell(repeat, state=TrialState.FAIL)
 
     def _record(self, trial: Trial, result: dict | None, error: bool) -> FrozenTrial:
         state, reason = trial_state(result, error)
@@ -231,12 +316,17 @@ class StudySearcher(Searcher):
             values = [result.get(k) for k in self.objective_keys]
             if any(v is None or not math.isfinite(float(v)) for v in values):
                 state, reason, values = TrialState.FAIL, f"objective values not all finite: {values}", None
+        result = result or {}
+        trained = result.get("epochs_done", 0) > 0  # errors a trial reports before its first epoch mean nothing
         for key in RECORD_KEYS:
-            if result and result.get(key) is not None:
+            if result.get(key) is not None and (trained or key not in ("val_top1", "val_top5")):
                 trial.set_user_attr(key, result[key])
         for key in (ARCH_KEY, RECIPE_KEY):  # JSON text: Tune flattens nested dicts in results
-            if result and result.get(key):
+            if result.get(key):
                 trial.set_user_attr(key, json.loads(result[key]))
         if reason:
             trial.set_user_attr(FAIL_REASON_KEY, reason)
-        return self.study.tell(trial, values, state=state)
+        if result.get(INFEASIBLE_KEY):
+            trial.set_user_attr(INFEASIBLE_KEY, result[INFEASIBLE_KEY])
+        found = json.loads(result[CONSTRAINTS_FOUND_KEY]) if result.get(CONSTRAINTS_FOUND_KEY) else {}
+        return self._tell(trial, values, state, **found)

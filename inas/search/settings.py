@@ -74,34 +74,34 @@ BUDGETS: Registry[Budget] = Registry(
 DEFAULT_BUDGET = "standard"
 
 
-# Each sampler takes Optuna's `constraints_func` (None: no --constraint), so that it learns where the
-# feasible candidates lie; random search has nothing to learn.
-def _tpe(seed: int, constraints_func: Callable | None = None) -> optuna.samplers.BaseSampler:
+# With --constraint, every sampler but random learns where the feasible candidates lie from the
+# constraint values the searcher sets on each trial (Optuna 5's `Trial.set_constraint`).
+def _tpe(seed: int) -> optuna.samplers.BaseSampler:
     import optuna
 
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constraints_func=constraints_func)
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
 
 
-def _nsga2(seed: int, constraints_func: Callable | None = None) -> optuna.samplers.BaseSampler:
+def _nsga2(seed: int) -> optuna.samplers.BaseSampler:
     import optuna
 
-    return optuna.samplers.NSGAIISampler(seed=seed, population_size=20, constraints_func=constraints_func)
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=20)
 
 
-def _random(seed: int, constraints_func: Callable | None = None) -> optuna.samplers.BaseSampler:
+def _random(seed: int) -> optuna.samplers.BaseSampler:
     import optuna
 
     return optuna.samplers.RandomSampler(seed=seed)
 
 
-def _gp(seed: int, constraints_func: Callable | None = None) -> optuna.samplers.BaseSampler:
+def _gp(seed: int) -> optuna.samplers.BaseSampler:
     import optuna
 
     try:
         import scipy  # noqa: F401  (GPSampler needs it)
     except ImportError:
         raise ConfigError("--sampler gp needs scipy: pip install scipy (or choose tpe, nsga2, random)") from None
-    return optuna.samplers.GPSampler(seed=seed, constraints_func=constraints_func)
+    return optuna.samplers.GPSampler(seed=seed)
 
 
 SAMPLERS: Registry[Callable[..., Any]] = Registry(
@@ -110,8 +110,8 @@ SAMPLERS: Registry[Callable[..., Any]] = Registry(
 DEFAULT_SAMPLER = "tpe"
 
 
-def make_sampler(name: str, seed: int, constraints_func: Callable | None = None) -> optuna.samplers.BaseSampler:
-    return SAMPLERS.get(name, "--sampler")(seed, constraints_func)
+def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
+    return SAMPLERS.get(name, "--sampler")(seed)
 
 
 def parse_objectives(text: str) -> tuple[str, ...]:
@@ -155,6 +155,8 @@ class SearchSettings:
     enqueue: tuple[dict[str, Any], ...] = ()  # fixed candidates to run first (sampled values)
     constraint: str | None = None  # 'params<2e6,macs<3e8': candidates that break it are never trained
     proxies: bool = False  # record NASWOT and synflow of each untrained candidate
+    prescreen: int = 1  # candidates scored with `prescreen_proxy` for each one trained (1: no prescreen)
+    prescreen_proxy: str = "naswot"
     recipe: TrainRecipe | None = None  # the base recipe (default: TrainRecipe()); the budget sets its size
 
     def metric_keys(self) -> tuple[str, ...]:

@@ -19,10 +19,13 @@ import torch
 from inas import __version__
 from inas.data.datasets import ImageData
 from inas.model.config import scale_width
-from inas.model.latency import latency_ms
+from inas.model.latency import latency_ms, method
 from inas.model.stats import measure
+from inas.search.prescreen import score_proxies
 from inas.space.sampling import resolve
 from inas.space.schema import SearchSpace
+from inas.study.choose import check_constraints
+from inas.study.record import CONSTRAINTS_FOUND_KEY, INFEASIBLE_KEY
 from inas.train.loop import train
 from inas.train.memory import fit_batch
 from inas.train.recipe import TrainRecipe
@@ -35,6 +38,7 @@ class TrialSettings:
     cpus: float
     metric_keys: tuple[str, ...] = ()  # Ray insists that every report carries the searched metrics
     measure_latency: bool = False
+    constraints: tuple[tuple[str, str, float], ...] = ()  # --constraint: the trial checks those it measures
     width: float = 1.0  # below 1: train a reduced-width copy (the objectives stay the full network's)
     proxies: bool = False  # score the untrained network with the zero-cost proxies first
 
@@ -44,21 +48,17 @@ def pick_trial_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
-def score_proxies(arch, recipe: TrainRecipe, data: ImageData) -> dict[str, float]:
-    """The zero-cost proxies of the network the trial trains, untrained (seeded), with their seconds."""
+def measure_latency(arch, batch_size: int, size: int, device: torch.device) -> dict[str, float]:
+    """Milliseconds a forward pass of the untrained full network takes on the trial's device (timing
+    needs no trained weights), at batch 1 (the objective) and at the training batch."""
     from inas.model.network import build
-    from inas.model.proxies import naswot, synflow
-    from inas.train.loop import proxy_batch
 
-    torch.manual_seed(recipe.seed)
-    net = build(arch)
-    batch = proxy_batch(data, recipe, recipe.image_size or arch.input_size)
-    out: dict[str, float] = {}
-    for name, score in (("naswot", lambda: naswot(net, batch)), ("synflow", lambda: synflow(net, batch.shape[1:]))):
-        start = time.perf_counter()
-        out[name] = score()
-        out[f"{name}_seconds"] = round(time.perf_counter() - start, 4)
-    return out
+    model = build(arch).to(device)
+    return {
+        "latency_ms": latency_ms(model, (1, arch.in_channels, size, size), device),
+        "latency_batch_ms": latency_ms(model, (batch_size, arch.in_channels, size, size), device),
+        "latency_method": method(device),
+    }
 
 
 def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, report=None) -> None:
@@ -115,24 +115,29 @@ def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, 
             )
             if m.epoch == recipe.epochs:
                 record["finished_at"] = time.time()
-                if settings.measure_latency:
-                    size = recipe.image_size or arch.input_size
-                    # At batch 1 (the objective) and at the training batch, on the trial's device.
-                    record["latency_ms"] = latency_ms(model_ref[0], (1, arch.in_channels, size, size), device)
-                    record["latency_batch_ms"] = latency_ms(
-                        model_ref[0], (recipe.batch_size, arch.in_channels, size, size), device
-                    )
                 record["status"] = "ok"
             report(dict(record))
             return True
 
         if settings.proxies:
             record.update(score_proxies(scale_width(arch, settings.width), recipe, data))
-        model_ref: list[torch.nn.Module] = []
         if settings.measure_latency:
-            from inas.model.network import build
-
-            model_ref.append(build(arch).to(device))  # timing needs no trained weights
+            size = recipe.image_size or arch.input_size
+            record.update(measure_latency(arch, recipe.batch_size, size, device))
+        if settings.constraints:
+            violations, why = check_constraints(settings.constraints, record)
+            record[CONSTRAINTS_FOUND_KEY] = json.dumps(violations)
+            if why:  # never trained: the searcher records it as breaking --constraint
+                report(
+                    {
+                        **record,
+                        "status": INFEASIBLE_KEY,
+                        INFEASIBLE_KEY: why,
+                        "val_top1": 1.0,
+                        "finished_at": time.time(),
+                    }
+                )
+                return
         # The errors come from the budget's fidelity: a reduced-width copy where the budget says so.
         _, result = train(scale_width(arch, settings.width), recipe, data, device=device, on_epoch=on_epoch)
         if result.status == "nan":

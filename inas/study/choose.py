@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Iterable
 
 from inas.errors import InasError, shown
 
@@ -47,3 +48,22 @@ def violation(value: float, op: str, limit: float) -> float:
     if OPS[op](value, limit):
         return 0.0
     return max(abs(value - limit) / max(abs(limit), 1.0), 1e-9)
+
+
+def constraint_name(name: str, op: str, limit: float) -> str:
+    """A constraint as text ('params<2e+06'): its key among a trial's Optuna constraints."""
+    return f"{name}{op}{limit:g}"
+
+
+def check_constraints(
+    constraints: Iterable[tuple[str, str, float]], measured: dict[str, float]
+) -> tuple[dict[str, float], str | None]:
+    """The constraints whose value `measured` holds: each one's violation (<= 0: holds), keyed by
+    `constraint_name`, and why the candidate breaks them (None when it does not)."""
+    violations, broken = {}, []
+    for name, op, limit in constraints:
+        if name in measured:
+            v = violations[constraint_name(name, op, limit)] = violation(measured[name], op, limit)
+            if v > 0:
+                broken.append(f"{name} {measured[name]:,.4g} is not {op} {limit:,.4g}")
+    return violations, "; ".join(broken) or None

@@ -9,7 +9,14 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
-from inas.study.record import DUPLICATE_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, fail_reason, is_copy
+from inas.study.record import (
+    DUPLICATE_KEY,
+    FAIL_REASON_KEY,
+    INFEASIBLE_KEY,
+    PRESCREENED_KEY,
+    fail_reason,
+    is_copy,
+)
 
 # Reported values every inas trial carries, as columns of `trials_frame`.
 RECORD_COLUMNS = (
@@ -25,7 +32,11 @@ RECORD_COLUMNS = (
     "device",
     DUPLICATE_KEY,
     INFEASIBLE_KEY,
+    PRESCREENED_KEY,
 )
+# Recorded only by some searches (--objectives latency_ms, --constraint, --proxies, --prescreen):
+# columns when a trial of the study has them.
+OPTIONAL_COLUMNS = ("latency_ms", "latency_batch_ms", "latency_method", "naswot", "synflow")
 
 
 def objective_names(study: optuna.Study) -> list[str]:
@@ -58,6 +69,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         for key in RECORD_COLUMNS:
             if key not in row or t.user_attrs.get(key) is not None:
                 row[key] = t.user_attrs.get(key)
+        row.update({key: t.user_attrs[key] for key in OPTIONAL_COLUMNS if key in t.user_attrs})
         if row.get(DUPLICATE_KEY) is not None:
             row[DUPLICATE_KEY] = int(row[DUPLICATE_KEY])
         row["duration_s"] = t.duration.total_seconds() if t.duration else math.nan
@@ -65,8 +77,11 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         row.update({name: _cell(value) for name, value in t.params.items()})
         rows.append(row)
     # An objective named like a record ("params") is one column: the same value, and pruned trials have it.
+    optional = [key for key in OPTIONAL_COLUMNS if any(key in row for row in rows)]
     columns = list(
-        dict.fromkeys(["number", "state", *objectives, "pareto", *RECORD_COLUMNS, "duration_s", FAIL_REASON_KEY])
+        dict.fromkeys(
+            ["number", "state", *objectives, "pareto", *RECORD_COLUMNS, *optional, "duration_s", FAIL_REASON_KEY]
+        )
     )
     frame = pd.DataFrame(rows, columns=None if rows else columns)
     frame[DUPLICATE_KEY] = frame[DUPLICATE_KEY].astype("Int64")  # trial numbers, blank when not a copy

@@ -24,8 +24,10 @@ DUPLICATE_KEY = "duplicate_of"  # a repeated proposal that reused this earlier t
 FAIL_REASON_KEY = "fail_reason"
 INTERRUPTED_KEY = "interrupted"  # a trial a stopped search left unfinished
 ENQUEUED_KEY = "enqueued"  # a fixed candidate the user asked for (warm start, an experiment's variants)
-CONSTRAINT_KEY = "constraint"  # --constraint's violations, one a constraint (<= 0: holds), as Optuna reads them
 INFEASIBLE_KEY = "infeasible"  # why a candidate that breaks --constraint was not trained
+# Reported by a trial, not kept: the violations of the constraints it measured (latency), as JSON text.
+CONSTRAINTS_FOUND_KEY = "constraints"
+PRESCREENED_KEY = "prescreened"  # why a candidate --prescreen scored was not trained (another scored higher)
 
 # Reported metrics kept as user attributes of the trial.
 RECORD_KEYS = (
@@ -44,6 +46,7 @@ RECORD_KEYS = (
     "test_top5",
     "latency_ms",
     "latency_batch_ms",  # at the training batch, on the same device
+    "latency_method",  # how both were timed, in words
     "naswot",  # zero-cost proxies of the untrained network (--proxies), and what each took
     "naswot_seconds",
     "synflow",
@@ -70,28 +73,26 @@ def is_copy(t: FrozenTrial) -> bool:
 
 def counts(study: optuna.Study) -> dict[str, int]:
     """Trials by state, `copies`: finished trials that reused an identical earlier trial's outcome, and
-    `infeasible`: candidates that broke --constraint, recorded (as pruned) and never trained."""
-    out = {"complete": 0, "pruned": 0, "fail": 0, "running": 0, "waiting": 0, "copies": 0, "infeasible": 0}
+    `infeasible`: candidates that broke --constraint, and `prescreened`: candidates that lost --prescreen,
+    both recorded (as pruned) and never trained."""
+    out = dict.fromkeys(("complete", "pruned", "fail", "running", "waiting", "copies", "infeasible", "prescreened"), 0)
     for t in study.get_trials(deepcopy=False):
         out[t.state.name.lower()] = out.get(t.state.name.lower(), 0) + 1
         out["copies"] += is_copy(t)
         out["infeasible"] += INFEASIBLE_KEY in t.user_attrs
+        out["prescreened"] += PRESCREENED_KEY in t.user_attrs
     return out
 
 
-def constraint_violations(n: int):
-    """Optuna's `constraints_func` for a search with `n` constraints: what the searcher recorded."""
-
-    def violations(t: FrozenTrial) -> list[float]:
-        return list(t.user_attrs.get(CONSTRAINT_KEY) or [0.0] * n)
-
-    return violations
+def not_trained(t: FrozenTrial) -> bool:
+    """A candidate recorded without training: it broke --constraint or lost --prescreen."""
+    return INFEASIBLE_KEY in t.user_attrs or PRESCREENED_KEY in t.user_attrs
 
 
 def counts_toward_trials(t: FrozenTrial) -> bool:
     """Finished, trained here (not a copy of an earlier trial) and not cut short by a stopped search."""
     stale = INTERRUPTED_KEY in t.user_attrs or failed_by_heartbeat(t)
-    return t.state.is_finished() and not is_copy(t) and not stale and INFEASIBLE_KEY not in t.user_attrs
+    return t.state.is_finished() and not is_copy(t) and not stale and not not_trained(t)
 
 
 def trained(study: optuna.Study) -> int:

@@ -140,7 +140,7 @@ def test_storage_and_resume_mistakes_are_found_before_ray(tmp_path, tiny_space, 
 def test_a_search_where_every_trial_fails_exits_1(tmp_path, tiny_space, monkeypatch):
     from inas.search.runner import SearchSummary
 
-    counts = {"complete": 0, "pruned": 0, "fail": 2, "copies": 0, "infeasible": 0}
+    counts = {"complete": 0, "pruned": 0, "fail": 2, "copies": 0, "infeasible": 0, "prescreened": 0}
     summary = SearchSummary(
         "tiny",
         "sqlite:///s.db",
@@ -161,11 +161,27 @@ def test_a_search_where_every_trial_fails_exits_1(tmp_path, tiny_space, monkeypa
 @pytest.mark.parametrize(
     ("constraint", "message"),
     [
-        ("latency_ms<5", "--constraint 'latency_ms<5': unknown value 'latency_ms'; constrain one of params, macs"),
+        (
+            "val_top1<0.5",
+            "--constraint 'val_top1<0.5': unknown value 'val_top1'; constrain one of params, macs, latency_ms",
+        ),
         ("params<<2", "--constraint 'params<<2': use constraints like 'params<2e6'"),
     ],
 )
 def test_a_bad_constraint_is_refused_before_ray(tmp_path, tiny_space, no_ray, constraint, message):
     result = search(tmp_path, tiny_space, "--constraint", constraint)
+    assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--prescreen", "0"], "--prescreen 0: must be between 1 (no prescreen) and 64"),
+        (["--prescreen", "2", "--prescreen-proxy", "flops"], "--prescreen-proxy 'flops': choose naswot or synflow"),
+    ],
+)
+def test_a_bad_prescreen_is_refused_before_ray(tmp_path, tiny_space, no_ray, args, message):
+    result = search(tmp_path, tiny_space, *args)
     assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
     assert not (tmp_path / "s.db").exists()

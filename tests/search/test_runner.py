@@ -317,9 +317,9 @@ def test_candidates_that_break_the_constraint_are_recorded_never_trained(tmp_pat
         assert t.state == TrialState.PRUNED and t.params["channels.multiplier"] == 0.125
         assert t.user_attrs["params"] >= 3e4 and "params" in t.user_attrs["infeasible"]
         assert "epochs_done" not in t.user_attrs and "train_seconds" not in t.user_attrs  # never trained
-        assert t.user_attrs["constraint"][0] > 0
+        assert t.constraints["params<30000"] > 0  # what the sampler learns from
     assert len(trained_ones) == 2 and all(t.params["channels.multiplier"] == 0.0625 for t in trained_ones)
-    assert all(t.user_attrs["constraint"] == [0.0] for t in trained_ones)
+    assert all(t.constraints == {"params<30000": 0.0} for t in trained_ones)
     assert summary.counts["infeasible"] == len(infeasible) and summary.failure is None
 
 
@@ -329,12 +329,35 @@ def test_a_constraint_no_candidate_meets_stops_the_search_and_says_so(tmp_path, 
     assert summary.failure.startswith("no candidate met --constraint (the first proposal: params ")
 
 
+def test_a_latency_constraint_is_checked_on_the_trials_device_before_training(tmp_path, tiny_space, ray_cpu):
+    point = {"channels.multiplier": 0.0625, "recipe.lr": LR_OK}
+    summary = run_search(settings(tiny_space, tmp_path, trials=1, constraint="latency_ms<1e-6", enqueue=(point,)))
+    (t,) = load(tmp_path).trials
+    assert t.state == TrialState.PRUNED and t.user_attrs["infeasible"].startswith("latency_ms ")
+    assert t.user_attrs["latency_ms"] > 0 and t.constraints["latency_ms<1e-06"] > 0
+    assert "train_seconds" not in t.user_attrs and "val_top1" not in t.user_attrs  # never trained
+    assert summary.counts["infeasible"] == 1 and summary.failure.startswith("no candidate met --constraint")
+
+
+def test_prescreen_trains_the_best_scored_proposal(tmp_path, tiny_space, ray_cpu):
+    summary = run_search(settings(tiny_space, tmp_path, trials=2, sampler="random", prescreen=3))
+    trials = load(tmp_path).trials
+    lost = [t for t in trials if "prescreened" in t.user_attrs]
+    assert lost and summary.counts["prescreened"] == len(lost)
+    for t in lost:  # each loser names the trained trial that outscored it
+        winner = trials[int(t.user_attrs["prescreened"].split("trial ")[1].split()[0])]
+        assert t.state == TrialState.PRUNED and "epochs_done" not in t.user_attrs
+        assert winner.user_attrs["naswot"] >= t.user_attrs["naswot"] and "started_at" in winner.user_attrs
+    assert load(tmp_path).user_attrs["settings"]["prescreen"] == [3, "naswot"]
+
+
 def test_latency_is_measured_at_batch_one_and_at_the_training_batch(tmp_path, tiny_space, ray_cpu):
     point = {"channels.multiplier": 0.0625, "recipe.lr": LR_OK}
     run_search(settings(tiny_space, tmp_path, trials=1, objectives=("top1_error", "latency_ms"), enqueue=(point,)))
     (t,) = load(tmp_path).trials
     assert t.state == TrialState.COMPLETE and t.values[1] == t.user_attrs["latency_ms"] > 0
     assert t.user_attrs["latency_batch_ms"] > t.user_attrs["latency_ms"]  # batch 16 against batch 1
+    assert t.user_attrs["latency_method"] == "median of 20 forward passes after 3 warm-up passes, timed with the wall clock"
 
 
 def test_proxies_are_recorded_with_their_time(tmp_path, tiny_space, ray_cpu):

@@ -181,3 +181,104 @@ def test_enqueued_repeats_are_trained():
     searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.3})
     assert searcher.suggest("t1") == {"x": "a"}
     assert not any("duplicate_of" in t.user_attrs for t in searcher.study.trials)
+
+
+def prescreen_searcher(names, scores, n=3, fixed=()):
+    """Like `scripted_searcher`, with --prescreen n: candidate c scores `scores[c]`."""
+    import itertools
+
+    import optuna
+
+    from inas.search.searcher import StudySearcher
+
+    count = itertools.count()
+    scored = []
+
+    def define(t):
+        i = next(count)
+        t.suggest_int("i", i, i)
+
+    def score(params):
+        name = names[params["i"]].lower()
+        scored.append(name)
+        if scores[name] is None:
+            raise ValueError("no score")
+        return scores[name], {"naswot": scores[name], "naswot_seconds": 0.01}
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    key = lambda p: names[p["i"]].lower()  # noqa: E731
+    return StudySearcher(study, define, ("val_top1",), fixed, key=key, prescreen=n, score=score), scored
+
+
+def test_prescreen_trains_the_best_scored_of_n_and_records_the_rest():
+    searcher, _ = prescreen_searcher(["a", "b", "c"], {"a": 1.0, "b": 3.0, "c": 2.0})
+    assert searcher.suggest("t0") == {"i": 1}
+    a, b, c = searcher.study.trials
+    assert b.state == TrialState.RUNNING and b.user_attrs["naswot"] == 3.0
+    for loser, score in ((a, 1.0), (c, 2.0)):
+        assert loser.state == TrialState.PRUNED and loser.user_attrs["naswot"] == score
+        assert loser.user_attrs["prescreened"] == f"scored {score:g}; trial 1 scored 3 and was trained"
+    searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.3})
+    from inas.study.record import counts, trained
+
+    assert trained(searcher.study) == 1 and counts(searcher.study)["prescreened"] == 2
+
+
+def test_a_prescreened_candidate_may_win_later_and_is_scored_once():
+    searcher, scored = prescreen_searcher(["a", "b", "A", "c"], {"a": 2.0, "b": 3.0, "c": 1.0}, n=2)
+    assert searcher.suggest("t0") == {"i": 1}  # b beats a
+    assert searcher.suggest("t1") == {"i": 2}  # "A" (a again) is not a copy of the pruned a: it beats c
+    assert scored == ["a", "b", "c"]  # a's score was kept
+
+
+def test_prescreen_repeats_of_the_winner_wait_and_unscorable_ones_rank_last():
+    searcher, _ = prescreen_searcher(["x", "b", "B"], {"x": None, "b": 1.0}, n=3)
+    assert searcher.suggest("t0") == {"i": 1}
+    x, _, b_again = searcher.study.trials
+    assert x.state == TrialState.PRUNED and x.user_attrs["prescreened"] == "could not be scored: ValueError: no score"
+    assert b_again.state == TrialState.RUNNING  # waits for b's outcome
+    searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.3})
+    assert searcher.study.trials[2].values == [0.3] and searcher.study.trials[2].user_attrs["duplicate_of"] == 1
+
+
+def test_prescreen_trains_a_fixed_candidate_unscored():
+    searcher, scored = prescreen_searcher(["a", "b"], {"a": 1.0, "b": 2.0}, fixed=[{"i": 0}])
+    assert searcher.suggest("t0") == {"i": 0}
+    assert scored == [] and len(searcher.study.trials) == 1
+
+
+def test_constraints_reach_the_sampler_one_value_each():
+    """Each trial told gets every constraint: the screen's, the trial's (latency) and 0 where unmeasured."""
+    import optuna
+
+    from inas.search.searcher import StudySearcher
+
+    names = ("params<10", "latency_ms<5")
+
+    def screen(params):
+        p = float(params["x"])
+        return {"params<10": max(p - 10, 0.0)}, {"params": p}, ("params too many" if p >= 10 else None)
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    define = lambda t: t.suggest_categorical("x", [5, 50])  # noqa: E731
+    searcher = StudySearcher(study, define, ("val_top1",), screen=screen, constraints=names)
+    for i in range(3):
+        searcher.suggest(f"t{i}")
+        searcher.on_trial_complete(f"t{i}", {**DONE, "val_top1": 0.3, "constraints": '{"latency_ms<5": 0.5}'})
+    done = study.get_trials(states=(TrialState.COMPLETE,))
+    broke = [t for t in study.trials if "infeasible" in t.user_attrs]
+    assert sum("duplicate_of" not in t.user_attrs for t in done) == 3  # copies of 5 take 5's constraints
+    assert broke, "the random sampler proposed no 50: pick another seed"
+    assert all(t.constraints == {"params<10": 0.0, "latency_ms<5": 0.5} for t in done)
+    assert all(t.constraints == {"params<10": 40.0, "latency_ms<5": 0.0} for t in broke)
+
+
+def test_a_trial_that_breaks_a_constraint_it_measures_is_pruned_untrained():
+    result = {"status": "infeasible", "epochs_done": 0, "epochs_total": 3, "val_top1": 1.0, "latency_ms": 9.0}
+    assert trial_state(result, error=False) == (TrialState.PRUNED, "")
+    searcher = make_searcher(1)
+    searcher.suggest("t0")
+    searcher.on_trial_complete("t0", {**result, "infeasible": "latency_ms 9 is not < 5"})
+    (t,) = searcher.study.trials
+    assert t.state == TrialState.PRUNED and t.user_attrs["infeasible"] == "latency_ms 9 is not < 5"
+    assert t.user_attrs["latency_ms"] == 9.0 and "val_top1" not in t.user_attrs  # no error before any epoch
