@@ -16,7 +16,7 @@ import pandas as pd
 from optuna._hypervolume import compute_hypervolume  # Optuna's own WFG algorithm (no public alias)
 
 from inas.study.frame import trials_frame
-from inas.study.record import CURVE_KEY, FAIL_REASON_KEY
+from inas.study.record import CURVE_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY
 
 # How far beyond the worst complete trial the hypervolume's reference point lies, per objective.
 REFERENCE_MARGIN = 1.1
@@ -85,9 +85,21 @@ def curves(study: optuna.Study, numbers: Sequence[int]) -> pd.DataFrame:
 
 
 def state_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """Trials by state, and those recorded without training: `infeasible` (broke --constraint) and
+    `prescreened` (lost --prescreen)."""
     counts = {s: 0 for s in ("complete", "pruned", "fail", "running", "waiting")}
     counts.update(frame["state"].value_counts().to_dict())
+    for key in (INFEASIBLE_KEY, PRESCREENED_KEY):
+        counts[key] = int(frame[key].notna().sum()) if key in frame else 0
     return {k: int(v) for k, v in counts.items()}
+
+
+def infeasible_share(frame: pd.DataFrame) -> tuple[float, float]:
+    """The share of proposals that broke --constraint in the first and the second half of the search
+    (by trial number): falling when the sampler learns where the feasible candidates lie."""
+    broke = frame.sort_values("number")[INFEASIBLE_KEY].notna().to_numpy() if INFEASIBLE_KEY in frame else []
+    half = len(broke) // 2
+    return (float(broke[:half].mean()) if half else math.nan, float(broke[half:].mean()) if len(broke) else math.nan)
 
 
 def failures(frame: pd.DataFrame) -> pd.DataFrame:

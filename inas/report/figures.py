@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from inas.report.data import front_2d
+from inas.study.record import INFEASIBLE_KEY
 
 FAINT = 0.25
 LAYOUT = dict(
@@ -218,5 +219,53 @@ def fronts_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
         xaxis=dict(title="parameters", type="log"),
         yaxis=dict(title="validation top-1 error", tickformat=".1%"),
         **LAYOUT,
+    )
+    return fig
+
+
+def constraints_figure(frame: pd.DataFrame, constraints: Sequence[Sequence]) -> go.Figure:
+    """One panel a constraint of --constraint: each candidate's measured value by trial number, those
+    that broke a constraint (recorded, never trained) apart from the rest, and the limit as a line."""
+    from plotly.subplots import make_subplots
+
+    names = list(dict.fromkeys(str(c[0]) for c in constraints if c[0] in frame))
+    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    broke = frame[INFEASIBLE_KEY].notna() if INFEASIBLE_KEY in frame else pd.Series(False, index=frame.index)
+    for row, name in enumerate(names, start=1):
+        for members, label, marker in (
+            (frame[~broke], "met --constraint", dict(color="steelblue", size=7)),
+            (frame[broke], "broke --constraint (not trained)", dict(color="crimson", symbol="x", size=7)),
+        ):
+            members = members[members[name].notna()]
+            fig.add_trace(
+                go.Scatter(
+                    x=members["number"],
+                    y=members[name],
+                    mode="markers",
+                    name=label,
+                    legendgroup=label,
+                    showlegend=row == 1,
+                    marker=marker,
+                    hovertext=[
+                        f"trial {n}: {name} {v:,.4g}" + (f"<br>{why}" if isinstance(why, str) else "")
+                        for n, v, why in zip(
+                            members["number"],
+                            members[name],
+                            members.get(INFEASIBLE_KEY, [None] * len(members)),
+                            strict=True,
+                        )
+                    ],
+                    hoverinfo="text",
+                ),
+                row=row,
+                col=1,
+            )
+        for c in constraints:
+            if c[0] == name:
+                fig.add_hline(y=float(c[2]), line=dict(color="black", dash="dash", width=1), row=row, col=1)
+        fig.update_yaxes(title_text=name, type="log", row=row, col=1)
+    fig.update_xaxes(title_text="trial number", row=len(names), col=1)
+    fig.update_layout(
+        title="Candidates against --constraint (dashed: the limit)", **{**LAYOUT, "height": 260 + 220 * len(names)}
     )
     return fig

@@ -65,7 +65,14 @@ class Page:
 
 
 def _fmt_counts(c: dict[str, int]) -> str:
-    return f"{c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed, {c['running']} running"
+    untrained = [
+        f"{c[key]} {what}"
+        for key, what in (("infeasible", "broke --constraint"), ("prescreened", "lost --prescreen"))
+        if c.get(key)
+    ]
+    return f"{c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed, {c['running']} running" + (
+        f" (of the pruned, never trained: {', '.join(untrained)})" if untrained else ""
+    )
 
 
 def study_report(ref: StudyRef) -> tuple[str, list[str]]:
@@ -86,6 +93,16 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
             f"<p><b>Fidelity:</b> validation errors come from {html.escape(str(settings['fidelity']))}; "
             "params and MACs are those of the full-size networks. Retrain a candidate to know its real error "
             "(<code>inas export</code>).</p>"
+        )
+    if "latency_ms" in frame and frame["latency_ms"].notna().any():
+        timed = frame[frame["latency_ms"].notna()]
+        how = "; ".join(
+            f"on {device}: {how}" for (device, how), _ in timed.groupby(["device", "latency_method"], dropna=False)
+        )
+        page.text(
+            "<p><b>Latency</b> (<code>latency_ms</code>: batch 1; <code>latency_batch_ms</code>: the training "
+            f"batch) of the untrained full-size network, measured on each trial's device before training: "
+            f"{html.escape(how)}.</p>"
         )
     notes = []
     if frame.empty:
@@ -124,6 +141,22 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
             page.figure(figures.importance_figure(found), "importances")
         else:
             page.note(f"parameter importances: {why_not}")
+    constraints = settings.get("constraint") or []
+    if constraints and len(frame):
+        first, second = data.infeasible_share(frame)
+        halves = (
+            f" Share that broke it: {first:.0%} of the first half of the proposals, {second:.0%} of the second "
+            "(falling when the sampler learns where the feasible candidates lie)."
+            if len(frame) >= 2
+            else ""
+        )
+        page.heading("Constraints")
+        page.text(
+            f"<p>Searched with <code>--constraint {html.escape(','.join(f'{n}{op}{v:g}' for n, op, v in constraints))}"
+            f"</code>: {counts['infeasible']} of {len(frame)} candidates broke it; they were measured and "
+            f"recorded, never trained, and the Pareto front holds trained candidates only.{halves}</p>"
+        )
+        page.figure(figures.constraints_figure(frame, constraints), "constraints")
     members = frame[frame["pareto"]]
     if len(members):
         page.heading("Pareto members")

@@ -142,3 +142,51 @@ def test_the_trials_table_fits_the_terminal(study_dir, monkeypatch):
     assert chosen.stdout.split()[:2] == ["number", "val_top1"]
     bad = runner.invoke(app, ["trials", "demo", "--columns", "number,nope"])
     assert bad.exit_code == 2 and "no column 'nope'" in bad.stderr
+
+
+def constrained_study():
+    """A search with --constraint params<6e6: two candidates broke it early, one late; one prescreen loser."""
+    from optuna.trial import create_trial
+
+    from tests.report.conftest import DISTS
+
+    def broke(params, number):
+        why = f"params {params:,.4g} is not < 6e+06"
+        attrs = {"params": params, "macs": params * 100, "infeasible": why}
+        return create_trial(
+            state=TrialState.PRUNED, params={"depth.4": number, "block.norm": "all"}, distributions=DISTS, user_attrs=attrs
+        )
+
+    loser = create_trial(
+        state=TrialState.PRUNED,
+        params={"depth.4": 2, "block.norm": "none"},
+        distributions=DISTS,
+        user_attrs={"naswot": 10.0, "prescreened": "scored 10; trial 0 scored 12 and was trained"},
+    )
+    trials = [broke(9e6, 6), broke(8e6, 7), *STANDARD[:2], loser, STANDARD[2], broke(7e6, 5), STANDARD[3]]
+    study = write_study("sqlite:///studies/limited.db", "limited", trials)
+    study.set_user_attr("settings", {"space": "googlenet_depth", "constraint": [["params", "<", 6e6]]})
+    return study
+
+
+def test_reports_draw_infeasible_candidates_apart_and_keep_them_off_the_front(study_dir):
+    constrained_study()
+    result = runner.invoke(app, ["report", "limited"])
+    assert result.exit_code == 0, result.output
+    page = (study_dir / "dashboards" / "limited.html").read_text()
+    assert 'id="constraints"' in page and "broke --constraint (not trained)" in page
+    assert "(of the pruned, never trained: 3 broke --constraint, 1 lost --prescreen)" in page
+    assert "3 of 8 candidates broke it" in page and "50% of the first half of the proposals, 25% of the second" in page
+    frame = pd.read_csv(io.StringIO(runner.invoke(app, ["trials", "limited", "--format", "csv"]).stdout))
+    assert not frame.loc[frame["infeasible"].notna(), "pareto"].any() and frame["pareto"].sum() == 3
+    table = runner.invoke(app, ["trials", "limited"], env={"COLUMNS": "200"}).stdout
+    assert "infeasible" in table and "prescreened" in table and "params 9e+06 is not < 6e+06" in table
+
+
+def test_the_report_says_how_latency_was_measured(study_dir):
+    trials = [inas_trial(0.3, 3e6, 10.0), inas_trial(0.2, 5e6, 20.0, depth=4)]
+    for t in trials:
+        t.user_attrs |= {"latency_ms": 1.5, "device": "NVIDIA H200", "latency_method": "median of 20 ..."}
+    write_study("sqlite:///studies/timed.db", "timed", trials)
+    assert runner.invoke(app, ["report", "timed"]).exit_code == 0
+    assert "on NVIDIA H200: median of 20 ..." in (study_dir / "dashboards" / "timed.html").read_text()
