@@ -22,7 +22,10 @@ far the cheap fidelity can be trusted.
     python benchmarks/search_quality.py compare benchmarks/tables/googlenet_depth-proxy.csv \\
         benchmarks/tables/googlenet_depth-long.csv
     python benchmarks/search_quality.py replay benchmarks/tables/googlenet_depth-proxy.csv --seeds 50
-    python benchmarks/search_quality.py proxies benchmarks/tables/googlenet_depth-proxy.csv
+    python benchmarks/search_quality.py proxies benchmarks/tables/googlenet_depth-proxy.csv \\
+        --out benchmarks/tables/googlenet_depth-proxy-scores.csv
+    python benchmarks/search_quality.py replay benchmarks/tables/googlenet_depth-proxy.csv --samplers random,tpe \\
+        --prescreen 4 --scores benchmarks/tables/googlenet_depth-proxy-scores.csv
     python benchmarks/search_quality.py constrained benchmarks/tables/googlenet_depth-proxy.csv --constraint 'params<5e6'
 """
 
@@ -175,17 +178,18 @@ def table(args: argparse.Namespace) -> None:
 
 
 def proxies(args: argparse.Namespace) -> None:
-    """Score every network of a table with the zero-cost proxies, at the table's fidelity (its width and
-    image size), on one batch of the training split, and print each score's Spearman correlation with
-    the trained errors, beside that of the parameter count."""
+    """Score every network of a table with the zero-cost proxies as `inas search --proxies` and
+    `--prescreen` score a candidate (the budget's width and image size, one batch of the training split
+    of the budget's share of the data), print each score's Spearman correlation with the trained errors,
+    beside that of the parameter count, and write the scores (`--out`) for `replay --prescreen`."""
     import dataclasses
 
     import torch
 
-    from inas.data.datasets import load_dataset, stratified_split
+    from inas.data.datasets import load_dataset
     from inas.model.config import scale_width
-    from inas.model.network import build
-    from inas.model.proxies import naswot, synflow
+    from inas.search.plan import subset
+    from inas.search.prescreen import score_proxies
     from inas.search.settings import BUDGETS
     from inas.space.registry import load_space
     from inas.space.sampling import resolve
@@ -193,41 +197,35 @@ def proxies(args: argparse.Namespace) -> None:
 
     header, frame = read_table(Path(args.table))
     budget = BUDGETS.get(args.budget, "--budget")
-    space, recipe = load_space(args.space), dataclasses.replace(TrainRecipe(), image_size=budget.image_size)
+    space = load_space(args.space)
+    recipe = dataclasses.replace(TrainRecipe(), image_size=budget.image_size, seed=args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(args.data) as tar:
             tar.extractall(tmp, filter="data")
-        data = load_dataset(f"imagefolder:{tmp}")
-    _, train_idx = stratified_split(data.train_y, recipe.val_fraction, args.seed)  # never the validation split
-    g = torch.Generator().manual_seed(args.seed)
-    batch = data.train_x[train_idx[torch.randperm(len(train_idx), generator=g)[: args.batch]]].float() / 255
-    batch = (batch - batch.mean((0, 2, 3), keepdim=True)) / batch.std((0, 2, 3), keepdim=True)
-    size = budget.image_size or data.train_x.shape[-1]
-    batch = torch.nn.functional.interpolate(batch, size=(size, size), mode="bilinear", antialias=True)
+        data = subset(load_dataset(f"imagefolder:{tmp}"), budget.data_fraction, args.seed)
     torch.set_num_threads(os.cpu_count() or 1)
-    scores: dict[str, list[float]] = {"naswot": [], "synflow": []}
-    seconds: dict[str, float] = {"naswot": 0.0, "synflow": 0.0}
+    rows = []
     for params_json in frame["params_json"]:
         arch, _ = resolve(space, json.loads(params_json), recipe, data.num_classes, data.channels)
-        torch.manual_seed(args.seed)
-        model = build(scale_width(arch, budget.width))
-        for name, score in (("naswot", lambda m: naswot(m, batch)), ("synflow", lambda m: synflow(m, batch.shape[1:]))):
-            start = time.perf_counter()
-            scores[name].append(score(model))
-            seconds[name] += time.perf_counter() - start
-    for name, values in scores.items():
-        frame[name] = values
+        rows.append(score_proxies(scale_width(arch, budget.width), recipe, data))
+    names = [k for k in rows[0] if not k.endswith("_seconds")]
+    for name in names:
+        frame[name] = [r[name] for r in rows]
+    size = budget.image_size or data.train_x.shape[-1]
     print(
         f"table {args.table}: {len(frame)} networks, scored at width x{budget.width:g}, {size} px, "
-        f"on one batch of {len(batch)} training images"
+        f"on one batch of 64 training images of {data.name}, seed {args.seed}"
     )
     print(f"{'score':10} {'Spearman vs val_top1':>21} {'vs test_top1':>13} {'seconds / network':>18}")
-    for name in ("naswot", "synflow", "params"):
+    for name in (*names, "params"):
         val = frame[name].corr(frame["val_top1"], method="spearman")
         test = frame[name].corr(frame["test_top1"], method="spearman")
-        cost = f"{seconds[name] / len(frame):.3f}" if name in seconds else "0 (known)"
+        cost = f"{sum(r[name + '_seconds'] for r in rows) / len(rows):.3f}" if name in names else "0 (known)"
         print(f"{name:10} {val:>21.3f} {test:>13.3f} {cost:>18}")
     print("(a proxy meant to be higher-is-better ranks well when its correlation with the error is negative)")
+    if args.out:
+        frame[["params_json", *names]].to_csv(args.out, index=False)
+        print(f"scores written to {args.out}")
 
 
 # -- the replay -----------------------------------------------------------------------------
@@ -244,9 +242,19 @@ def read_table(path: Path):
 
 
 def replay_one(
-    space, lookup: dict, sampler_name: str, seed: int, trials: int, reference, best_hv: float
+    space,
+    lookup: dict,
+    sampler_name: str,
+    seed: int,
+    trials: int,
+    reference,
+    best_hv: float,
+    prescreen: int = 1,
+    scores: dict | None = None,
 ) -> list[float]:
-    """Hypervolume fraction after each counted trial of one simulated search."""
+    """Hypervolume fraction after each counted (trained) trial of one simulated search. With
+    `prescreen` > 1, as `inas search --prescreen`: of that many proposals the best scored (`scores`) is
+    trained, the others are told PRUNED and may be proposed (and win) again."""
     import numpy as np
     import optuna
 
@@ -258,20 +266,29 @@ def replay_one(
     seen: dict[str, list[float]] = {}
     curve: list[float] = []
     points: list[list[float]] = []
-    repeats = 0
-    while len(curve) < trials and len(seen) < len(lookup):
-        trial = study.ask()
-        sample(space, trial)
-        key = json.dumps(trial.params, sort_keys=True)
-        row = lookup[key]
-        values = [float(row[o]) for o in OBJECTIVES]
-        if key in seen and repeats < 20:  # inas records a repeat without training it, and asks again
-            study.tell(trial, values)
-            repeats += 1
-            continue
+
+    def propose():
         repeats = 0
-        seen[key] = values
-        study.tell(trial, values)
+        while True:
+            trial = study.ask()
+            sample(space, trial)
+            key = json.dumps(trial.params, sort_keys=True)
+            if key in seen and repeats < 20:  # inas records a repeat without training it, and asks again
+                study.tell(trial, seen[key])
+                repeats += 1
+                continue
+            return trial, key
+
+    while len(curve) < trials and len(seen) < len(lookup):
+        batch = [propose() for _ in range(prescreen)]
+        _, best = max(batch, key=lambda b: scores[b[1]]) if prescreen > 1 else batch[0]
+        values = [float(lookup[best][o]) for o in OBJECTIVES]
+        for trial, key in batch:
+            if key == best:  # the winner, and repeats of it (they wait for its outcome)
+                study.tell(trial, values)
+            else:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        seen[best] = values
         points.append(values)
         curve.append(hypervolume(np.array(points), reference) / best_hv)
     curve += [curve[-1]] * (trials - len(curve))  # the space ran out: the front stays
@@ -281,6 +298,7 @@ def replay_one(
 def replay(args: argparse.Namespace) -> None:
     import numpy as np
     import optuna
+    import pandas as pd
 
     from inas.report.data import hypervolume
     from inas.space.registry import load_space
@@ -293,20 +311,33 @@ def replay(args: argparse.Namespace) -> None:
     reference = list(values.max(axis=0) * 1.1)
     best = hypervolume(values, reference)
     budgets = [int(t) for t in args.trials.split(",")]
+    scores = None
+    if args.prescreen > 1:
+        table = pd.read_csv(args.scores)
+        scores = {
+            json.dumps(json.loads(p), sort_keys=True): v
+            for p, v in zip(table["params_json"], table[args.proxy], strict=True)
+        }
     print(
         f"table {args.table}: {len(frame)} networks; reference {[f'{r:.4g}' for r in reference]}; "
         f"{args.seeds} seeds; hypervolume as a fraction of the table's front"
+        + (f"; prescreen {args.prescreen} by {args.proxy} ({args.scores})" if scores else "")
     )
     curves = {}
     for name in args.samplers.split(","):
-        start = time.time()
-        curves[name] = np.array(
-            [replay_one(space, lookup, name, seed, max(budgets), reference, best) for seed in range(args.seeds)]
-        )
-        print(f"  {name}: {time.time() - start:.0f} s", flush=True)
+        for n in (1, args.prescreen) if scores else (1,):
+            label = name if n == 1 else f"{name}+pre{n}"
+            start = time.time()
+            curves[label] = np.array(
+                [
+                    replay_one(space, lookup, name, seed, max(budgets), reference, best, n, scores)
+                    for seed in range(args.seeds)
+                ]
+            )
+            print(f"  {label}: {time.time() - start:.0f} s", flush=True)
     rand = curves.get("random")
     print(
-        f"{'sampler':<8} "
+        f"{'sampler':<12} "
         + " ".join(f"{'HV@' + str(t) + ' median [IQR]':>26}" for t in budgets)
         + " "
         + " ".join(f"{'AUC@' + str(t) + ' / random':>16}" for t in budgets)
@@ -318,7 +349,7 @@ def replay(args: argparse.Namespace) -> None:
             q1, med, q3 = np.percentile(final, [25, 50, 75])
             cells.append(f"{med:>10.4f} [{q1:.4f}, {q3:.4f}]")
         ratios = [c[:, :t].mean() / rand[:, :t].mean() if rand is not None else float("nan") for t in budgets]
-        print(f"{name:<8} " + " ".join(f"{x:>26}" for x in cells) + " " + " ".join(f"{r:>16.3f}" for r in ratios))
+        print(f"{name:<12} " + " ".join(f"{x:>26}" for x in cells) + " " + " ".join(f"{r:>16.3f}" for r in ratios))
 
 
 def constrained_one(space, lookup: dict, constraints, sampler_name: str, seed: int, proposals: int) -> list[bool]:
@@ -329,19 +360,18 @@ def constrained_one(space, lookup: dict, constraints, sampler_name: str, seed: i
 
     from inas.search.settings import make_sampler
     from inas.space.sampling import sample
-    from inas.study.choose import violation
-    from inas.study.record import CONSTRAINT_KEY, constraint_violations
+    from inas.study.choose import check_constraints
 
-    sampler = make_sampler(sampler_name, seed, constraint_violations(len(constraints)))
-    study = optuna.create_study(directions=["minimize"] * len(OBJECTIVES), sampler=sampler)
+    study = optuna.create_study(directions=["minimize"] * len(OBJECTIVES), sampler=make_sampler(sampler_name, seed))
     broke = []
     for _ in range(proposals):
         trial = study.ask()
         sample(space, trial)
         row = lookup[json.dumps(trial.params, sort_keys=True)]
-        violations = [violation(float(row[name]), op, limit) for name, op, limit in constraints]
-        trial.set_user_attr(CONSTRAINT_KEY, violations)
-        broke.append(any(v > 0 for v in violations))
+        violations, why = check_constraints(constraints, {k: float(row[k]) for k in ("params", "macs")})
+        for name, v in violations.items():
+            trial.set_constraint(name, v)
+        broke.append(why is not None)
         if broke[-1]:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
@@ -429,12 +459,15 @@ def main() -> None:
     r.add_argument("--samplers", default="random,tpe,nsga2,gp")
     r.add_argument("--seeds", type=int, default=50)
     r.add_argument("--trials", default="15,30")
+    r.add_argument("--prescreen", type=int, default=1, help="also replay each sampler with this prescreen")
+    r.add_argument("--scores", help="with --prescreen: the scores `proxies --out` wrote")
+    r.add_argument("--proxy", default="naswot", help="with --prescreen: the score to rank by")
     z = sub.add_parser("proxies", help="Zero-cost proxies of a table's networks against their errors.")
     z.add_argument("table")
     z.add_argument("--space", default="googlenet_depth")
     z.add_argument("--budget", default="proxy", help="the table's budget: its width and image size")
     z.add_argument("--data", default=str(TARBALL))
-    z.add_argument("--batch", type=int, default=64)
+    z.add_argument("--out", help="write each network's scores to this CSV (for replay --prescreen)")
     z.add_argument("--seed", type=int, default=0)
     k = sub.add_parser("constrained", help="Share of proposals that break a constraint, early and late.")
     k.add_argument("table")
