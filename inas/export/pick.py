@@ -68,6 +68,12 @@ def pick_trial(study: optuna.Study, trial: int | None = None, pick: str | None =
     # Over every complete trial: a constraint on a value that is not an objective may rule out the
     # whole front while dominated trials satisfy it.
     done = frame[(frame["state"] == "complete") & frame["duplicate_of"].isna()]
+    for name, _, _ in constraints:
+        if name not in done or done[name].isna().all():
+            raise InasError(
+                f"--pick {shown(pick)}: no complete trial recorded {name} (latency is measured when a search has "
+                "it among --objectives or --constraint); constrain a value the study holds"
+            )
     ok = np.ones(len(done), dtype=bool)
     for name, op, value in constraints:
         ok &= done[name].astype(float).map(lambda v, op=op, value=value: OPS[op](v, value)).to_numpy()

@@ -11,7 +11,15 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from inas.study.record import DUPLICATE_KEY, counts, fail_reason, trained
+from inas.study.record import (
+    DUPLICATE_KEY,
+    INFEASIBLE_KEY,
+    PRESCREENED_KEY,
+    counts,
+    counts_toward_trials,
+    fail_reason,
+    trained,
+)
 
 
 class SearchView(Callback):
@@ -39,6 +47,7 @@ class SearchView(Callback):
         self.console: Console | None = None
         self.seen_finished: set[int] = set()  # finished in this run (a resumed study has older ones)
         self.finished_before: set[int] = set()
+        self.trained_here = 0  # of those, how many count toward --trials: the pace of the time left
 
     def __getstate__(self) -> dict:
         # Ray pickles its run config: leave the terminal objects out (they are made in `setup`).
@@ -62,7 +71,10 @@ class SearchView(Callback):
         t.add_row(
             "trials",
             f"{finished}/{self.total} trained ({c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed), "
-            f"{c['running']} running" + (f"; {c['copies']} repeated proposals reused" if c["copies"] else ""),
+            f"{c['running']} running"
+            + (f"; {c['copies']} repeated proposals reused" if c["copies"] else "")
+            + (f"; {c['infeasible']} broke --constraint" if c["infeasible"] else "")
+            + (f"; {c['prescreened']} lost --prescreen" if c["prescreened"] else ""),
         )
         for i, name in enumerate(self.objectives):
             t.add_row(f"best {name}", f"{min(tr.values[i] for tr in best):,.4g}" if best else "-")
@@ -71,8 +83,9 @@ class SearchView(Callback):
         return t
 
     def _eta(self, elapsed: float, left: int) -> str:
-        """Time left, from this run's pace (a resumed study's older trials say nothing of it)."""
-        return f"{elapsed / len(self.seen_finished) * left:,.0f} s" if self.seen_finished and left > 0 else "-"
+        """Time left, from this run's pace in trained trials (a resumed study's older trials say nothing
+        of it; copies, infeasible and prescreened candidates take no training)."""
+        return f"{elapsed / self.trained_here * left:,.0f} s" if self.trained_here and left > 0 else "-"
 
     def setup(self, **info: Any) -> None:
         self.console = Console(stderr=True, soft_wrap=True)  # log lines stay whole, never wrapped at 80
@@ -94,18 +107,21 @@ class SearchView(Callback):
         for t in study.get_trials(deepcopy=False):
             if t.state.is_finished() and t.number not in self.seen_finished | self.finished_before:
                 self.seen_finished.add(t.number)
+                self.trained_here += counts_toward_trials(t)
                 if self.quiet and self.console is not None:
                     elapsed, done = time.time() - self.start, trained(study)
                     values = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.objectives, t.values or [], strict=False))
-                    reason = fail_reason(t)
+                    reason, state = fail_reason(t), t.state.name.lower()
                     if DUPLICATE_KEY in t.user_attrs:
                         reason = f"(same as trial {t.user_attrs[DUPLICATE_KEY]}, not trained again)"
+                    elif INFEASIBLE_KEY in t.user_attrs:
+                        state, reason = "broke --constraint", f"({t.user_attrs[INFEASIBLE_KEY]}; not trained)"
+                    elif PRESCREENED_KEY in t.user_attrs:
+                        state, reason = "lost --prescreen", f"({t.user_attrs[PRESCREENED_KEY]}; not trained)"
                     progress = (
                         f"[{done}/{self.total} trained, {elapsed:,.0f} s, {self._eta(elapsed, self.total - done)} left]"
                     )
-                    line = " ".join(
-                        p for p in (f"trial {t.number} {t.state.name.lower()}", values, reason, progress) if p
-                    )
+                    line = " ".join(p for p in (f"trial {t.number} {state}", values, reason, progress) if p)
                     self.console.print(
                         line,
                         highlight=False,

@@ -18,7 +18,7 @@ KNEE_RULE = (
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
 # Names a constraint may use, beside the study's objectives (test errors never select).
-CONSTRAINABLE = ("val_top1", "val_top5", "params", "macs", "train_seconds")
+CONSTRAINABLE = ("val_top1", "val_top5", "params", "macs", "train_seconds", "latency_ms")
 
 
 def parse_constraints(

@@ -46,6 +46,7 @@ def test_constraints_pick_the_lowest_error_that_fits(study, constraint, expected
     [
         ({"pick": "params<1e6"}, "no complete trial satisfies it .*params 3e\\+06"),
         ({"pick": "test_top1<0.5"}, "unknown value 'test_top1'"),
+        ({"pick": "latency_ms<5"}, "no complete trial recorded latency_ms"),
         ({"pick": "smallest"}, "use min-error, knee, or constraints"),
         ({"trial": 4}, "--trial 4: it is pruned; export a complete trial"),
         ({"trial": 99}, "has trials 0 to 7"),
@@ -79,3 +80,13 @@ def test_ties_go_to_the_smaller_faster_trial():
     # Scaled: trials 0 and 1 -> (1, 0), trial 2 -> (0, 1): all three at distance 1.
     assert knee(front, ["top1_error", "params"]) == 2  # equal distances: the lower error first
     assert knee(front.iloc[:2], ["top1_error", "params"]) == 1  # equal on both: the faster one
+
+
+def test_a_latency_constraint_picks_among_the_timed_trials(tmp_path):
+    from tests.report.conftest import inas_trial
+
+    trials = [inas_trial(0.3, 3e6, 10.0), inas_trial(0.2, 5e6, 20.0, depth=4)]
+    for t, ms in zip(trials, (1.0, 4.0), strict=True):
+        t.user_attrs["latency_ms"] = ms
+    study = write_study(f"sqlite:///{tmp_path}/t.db", "timed", trials)
+    assert pick_trial(study, pick="latency_ms<2") == 0 and pick_trial(study, pick="latency_ms<5") == 1

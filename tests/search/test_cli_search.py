@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -53,6 +54,17 @@ def test_search_command_and_dashboard(tmp_path, tiny_space, ray_cpu):
 
     again = search(tmp_path, tiny_space, "--trials", "2")
     assert again.exit_code == 2 and "already exists" in again.stderr and "--resume" in again.stderr
+
+
+def test_log_lines_say_which_candidates_were_never_trained(tmp_path, tiny_space, ray_cpu):
+    args = ("--trials", "2", "--sampler", "random", "--constraint", "params<3e4", "--prescreen", "2")
+    result = search(tmp_path, tiny_space, *args)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"trial \d+ broke --constraint \(params [\d.e+]+ is not < 3e\+04; not trained\)", result.stderr)
+    assert re.search(
+        r"trial \d+ lost --prescreen \(scored .*; trial \d+ scored .* and was trained; not trained\)", result.stderr
+    )
+    assert "broke --constraint, not trained" in result.stdout and "lost the --prescreen, not trained" in result.stdout
 
 
 @pytest.mark.parametrize(
