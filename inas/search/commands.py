@@ -51,7 +51,7 @@ def search_command(
         str | None,
         typer.Option(
             "--constraint",
-            help="Bounds checked before training, e.g. 'params<2e6,macs<3e8': a candidate that breaks one is recorded, never trained.",
+            help="Bounds checked before training, e.g. 'params<2e6,macs<3e8,latency_ms<5' (latency: on the trial's device): a candidate that breaks one is recorded, never trained.",
         ),
     ] = None,
     proxies: Annotated[

@@ -154,7 +154,10 @@ def constrained_study():
         why = f"params {params:,.4g} is not < 6e+06"
         attrs = {"params": params, "macs": params * 100, "infeasible": why}
         return create_trial(
-            state=TrialState.PRUNED, params={"depth.4": number, "block.norm": "all"}, distributions=DISTS, user_attrs=attrs
+            state=TrialState.PRUNED,
+            params={"depth.4": number, "block.norm": "all"},
+            distributions=DISTS,
+            user_attrs=attrs,
         )
 
     loser = create_trial(

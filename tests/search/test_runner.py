@@ -357,7 +357,10 @@ def test_latency_is_measured_at_batch_one_and_at_the_training_batch(tmp_path, ti
     (t,) = load(tmp_path).trials
     assert t.state == TrialState.COMPLETE and t.values[1] == t.user_attrs["latency_ms"] > 0
     assert t.user_attrs["latency_batch_ms"] > t.user_attrs["latency_ms"]  # batch 16 against batch 1
-    assert t.user_attrs["latency_method"] == "median of 20 forward passes after 3 warm-up passes, timed with the wall clock"
+    assert (
+        t.user_attrs["latency_method"]
+        == "median of 20 forward passes after 3 warm-up passes, timed with the wall clock"
+    )
 
 
 def test_proxies_are_recorded_with_their_time(tmp_path, tiny_space, ray_cpu):
