@@ -12,5 +12,5 @@ MAX_CHANNELS = 8_192  # one branch of one module (GoogLeNet's widest is 384)
 MAX_CLASSES = 100_000
 MAX_INPUT_SIZE = 4_096
 MAX_PARAMS = 500_000_000  # a network is counted on the meta device before any memory is allocated
-MAX_PRESCREEN = 64  # --prescreen: candidates scored for each one trained; beyond, scoring outweighs training
+MAX_PRESCREEN = 16  # --prescreen: candidates scored (on the driver, between heartbeats) for each one trained
 MAX_NAME_CHARS = 100  # a study's name, which names its files

@@ -223,12 +223,15 @@ def fronts_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
     return fig
 
 
-def constraints_figure(frame: pd.DataFrame, constraints: Sequence[Sequence]) -> go.Figure:
+def constraints_figure(frame: pd.DataFrame, constraints: Sequence[Sequence]) -> go.Figure | None:
     """One panel a constraint of --constraint: each candidate's measured value by trial number, those
-    that broke a constraint (recorded, never trained) apart from the rest, and the limit as a line."""
+    that broke a constraint (recorded, never trained) apart from the rest, and the limit as a line.
+    None while no value was measured (latency, before any trial measured it)."""
     from plotly.subplots import make_subplots
 
-    names = list(dict.fromkeys(str(c[0]) for c in constraints if c[0] in frame))
+    names = list(dict.fromkeys(str(c[0]) for c in constraints if c[0] in frame and frame[c[0]].notna().any()))
+    if not names:
+        return None
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.08)
     broke = frame[INFEASIBLE_KEY].notna() if INFEASIBLE_KEY in frame else pd.Series(False, index=frame.index)
     for row, name in enumerate(names, start=1):

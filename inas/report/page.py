@@ -95,10 +95,9 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
             "(<code>inas export</code>).</p>"
         )
     if "latency_ms" in frame and frame["latency_ms"].notna().any():
-        timed = frame[frame["latency_ms"].notna()]
-        how = "; ".join(
-            f"on {device}: {how}" for (device, how), _ in timed.groupby(["device", "latency_method"], dropna=False)
-        )
+        timed = frame[frame["latency_ms"].notna()].reindex(columns=["device", "latency_method"])
+        ways = timed.fillna({"device": "an unrecorded device", "latency_method": "method not recorded"})
+        how = "; ".join(sorted({f"on {d}: {m}" for d, m in zip(ways["device"], ways["latency_method"], strict=True)}))
         page.text(
             "<p><b>Latency</b> (<code>latency_ms</code>: batch 1; <code>latency_batch_ms</code>: the training "
             f"batch) of the untrained full-size network, measured on each trial's device before training: "
@@ -156,7 +155,9 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
             f"</code>: {counts['infeasible']} of {len(frame)} candidates broke it; they were measured and "
             f"recorded, never trained, and the Pareto front holds trained candidates only.{halves}</p>"
         )
-        page.figure(figures.constraints_figure(frame, constraints), "constraints")
+        figure = figures.constraints_figure(frame, constraints)
+        if figure is not None:
+            page.figure(figure, "constraints")
     members = frame[frame["pareto"]]
     if len(members):
         page.heading("Pareto members")

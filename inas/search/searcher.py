@@ -163,28 +163,33 @@ class StudySearcher(Searcher):
         """--prescreen: score every proposal of `batch` with the zero-cost proxy and return the one to
         train: the highest score (a fixed candidate, when the batch holds one). The others are told
         PRUNED with their score and why they were not trained; a repeat of the winner waits for its outcome."""
-        scores = {t.number: self._score(t) for t in batch}
+        scored = {t.number: self._score(t) for t in batch}
         fixed = [t for t in batch if t.user_attrs.get(ENQUEUED_KEY)]
-        winner = fixed[0] if fixed else max(batch, key=lambda t: scores[t.number])
-        best = f"trial {winner.number} scored {scores[winner.number]:.5g} and was trained"
+        winner = fixed[0] if fixed else max(batch, key=lambda t: scored[t.number][0])
+        best = f"trial {winner.number} scored {scored[winner.number][0]:.5g} and was trained"
         for trial in batch:
             if trial is winner:
                 continue
             key = self._keys.get(trial.number)
+            score, error = scored[trial.number]
             try:
                 if key is not None and key == self._keys.get(winner.number):
                     self._waiting.setdefault(trial_id, []).append(trial)
                     continue
-                if PRESCREENED_KEY not in trial.user_attrs:  # set already: it could not be scored
-                    trial.set_user_attr(PRESCREENED_KEY, f"scored {scores[trial.number]:.5g}; {best}")
+                trial.set_user_attr(
+                    PRESCREENED_KEY, f"could not be scored: {error}" if error else f"scored {score:.5g}; {best}"
+                )
                 self._tell(trial, state=TrialState.PRUNED)
-            except Exception as e:  # bookkeeping must not stop the search
+            except Exception as e:  # bookkeeping must not stop the search, nor leave the trial RUNNING
                 log.warning("could not record trial %s as prescreened: %s", trial.number, e)
+                with contextlib.suppress(Exception):
+                    trial.set_user_attr(FAIL_REASON_KEY, f"could not be recorded as prescreened: {e}"[:500])
+                    self.study.tell(trial, state=TrialState.FAIL)
         return winner
 
-    def _score(self, trial: Trial) -> float:
-        """The proxy's score of `trial`'s candidate, recorded on it (computed once a candidate); one that
-        cannot be scored ranks last, with the reason. NaN ranks last too."""
+    def _score(self, trial: Trial) -> tuple[float, str | None]:
+        """The proxy's score of `trial`'s candidate, recorded on it (computed once a candidate), and the
+        error when it cannot be scored: then, as for NaN, the score ranks last."""
         key = self._keys.get(trial.number)
         try:
             if key is None or key not in self._scores:
@@ -195,9 +200,8 @@ class StudySearcher(Searcher):
             for name, value in record.items():
                 trial.set_user_attr(name, value)
         except Exception as e:
-            trial.set_user_attr(PRESCREENED_KEY, f"could not be scored: {type(e).__name__}: {e}"[:500])
-            return -math.inf
-        return -math.inf if math.isnan(score) else score
+            return -math.inf, f"{type(e).__name__}: {e}"[:500]
+        return (-math.inf if math.isnan(score) else score), None
 
     def _screened_out(self, trial: Trial) -> bool:
         """Check the candidate against --constraint: one that breaks it is told PRUNED at once, with its
@@ -213,7 +217,12 @@ class StudySearcher(Searcher):
         for name, value in measured.items():
             trial.set_user_attr(name, value)
         trial.set_user_attr(INFEASIBLE_KEY, why)
-        self._tell(trial, state=TrialState.PRUNED)
+        try:
+            self._tell(trial, state=TrialState.PRUNED)
+        except Exception as e:  # never lose the search over one candidate's bookkeeping
+            log.warning("could not record trial %s as breaking --constraint: %s", trial.number, e)
+            with contextlib.suppress(Exception):
+                self.study.tell(trial, state=TrialState.FAIL)
         return True
 
     def _tell(
@@ -265,8 +274,8 @@ class StudySearcher(Searcher):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         trial = self._trials.get(trial_id)
         epoch, value = result.get("epochs_done"), result.get("val_top1")
-        if trial is None or epoch is None or value is None or result.get("status") == "fail":
-            return
+        if trial is None or not epoch or value is None or result.get("status") in ("fail", INFEASIBLE_KEY):
+            return  # no epoch trained: nothing to draw
         curve = self._curves.setdefault(trial_id, {})
         new = int(epoch) not in curve  # the last result comes twice: as a result and with the completion
         curve[int(epoch)] = float(value)

@@ -5,6 +5,7 @@ Plain text parsing, no heavy imports: the CLI's help and argument checks use it 
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Iterable
@@ -36,9 +37,13 @@ def parse_constraints(
                 f"{option} {shown(text)}: unknown value {shown(name)}; constrain one of {', '.join(allowed)}"
             )
         try:
-            out.append((name, op, float(value)))
+            limit = float(value)
         except ValueError:
             raise InasError(f"{option} {shown(text)}: {shown(value)} is not a number") from None
+        if not math.isfinite(limit):
+            raise InasError(f"{option} {shown(text)}: {shown(value)} is not a finite number")
+        if (name, op, limit) not in out:  # a repeated constraint says nothing more
+            out.append((name, op, limit))
     return out
 
 
@@ -51,8 +56,9 @@ def violation(value: float, op: str, limit: float) -> float:
 
 
 def constraint_name(name: str, op: str, limit: float) -> str:
-    """A constraint as text ('params<2e+06'): its key among a trial's Optuna constraints."""
-    return f"{name}{op}{limit:g}"
+    """A constraint as text ('params<2000000.0', every digit kept, so two limits never share a name):
+    its key among a trial's Optuna constraints."""
+    return f"{name}{op}{float(limit)!r}"
 
 
 def check_constraints(

@@ -158,6 +158,8 @@ def fail_reason(t: FrozenTrial) -> str:
 
 def pending_points(study: optuna.Study, points: list[dict]) -> list[dict]:
     """The fixed candidates that no COMPLETE or PRUNED trial has run yet (a resumed search runs the
-    rest; a failed one is tried again)."""
-    done = [t.params for t in study.get_trials(deepcopy=False, states=DONE_STATES)]
+    rest; a failed one is tried again; one that only lost a --prescreen was never run)."""
+    done = [
+        t.params for t in study.get_trials(deepcopy=False, states=DONE_STATES) if PRESCREENED_KEY not in t.user_attrs
+    ]
     return [p for p in points if p not in done]

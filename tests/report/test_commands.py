@@ -193,3 +193,15 @@ def test_the_report_says_how_latency_was_measured(study_dir):
     write_study("sqlite:///studies/timed.db", "timed", trials)
     assert runner.invoke(app, ["report", "timed"]).exit_code == 0
     assert "on NVIDIA H200: median of 20 ..." in (study_dir / "dashboards" / "timed.html").read_text()
+
+
+def test_a_report_with_latency_but_no_method_or_constraint_values_yet(study_dir):
+    trials = [inas_trial(0.3, 3e6, 10.0), inas_trial(0.2, 5e6, 20.0, depth=4), inas_trial(0.1, 9e6, 30.0, depth=5)]
+    for t in trials:
+        t.user_attrs["latency_ms"] = 1.5  # a study searched before inas recorded how latency was timed
+    study = write_study("sqlite:///studies/old.db", "old", trials)
+    study.set_user_attr("settings", {"constraint": [["latency_ms", "<", 5.0], ["macs", "<", 1.0]]})
+    assert runner.invoke(app, ["report", "old"]).exit_code == 0
+    page = (study_dir / "dashboards" / "old.html").read_text()
+    assert "on cpu: method not recorded" in page or "on an unrecorded device: method not recorded" in page
+    assert 'id="constraints"' in page  # latency and MACs measured: drawn

@@ -178,6 +178,7 @@ def test_a_search_where_every_trial_fails_exits_1(tmp_path, tiny_space, monkeypa
             "--constraint 'val_top1<0.5': unknown value 'val_top1'; constrain one of params, macs, latency_ms",
         ),
         ("params<<2", "--constraint 'params<<2': use constraints like 'params<2e6'"),
+        ("params<1e999", "--constraint 'params<1e999': '1e999' is not a finite number"),
     ],
 )
 def test_a_bad_constraint_is_refused_before_ray(tmp_path, tiny_space, no_ray, constraint, message):
@@ -189,7 +190,7 @@ def test_a_bad_constraint_is_refused_before_ray(tmp_path, tiny_space, no_ray, co
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--prescreen", "0"], "--prescreen 0: must be between 1 (no prescreen) and 64"),
+        (["--prescreen", "0"], "--prescreen 0: must be between 1 (no prescreen) and 16"),
         (["--prescreen", "2", "--prescreen-proxy", "flops"], "--prescreen-proxy 'flops': choose naswot or synflow"),
     ],
 )

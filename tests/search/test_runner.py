@@ -317,9 +317,9 @@ def test_candidates_that_break_the_constraint_are_recorded_never_trained(tmp_pat
         assert t.state == TrialState.PRUNED and t.params["channels.multiplier"] == 0.125
         assert t.user_attrs["params"] >= 3e4 and "params" in t.user_attrs["infeasible"]
         assert "epochs_done" not in t.user_attrs and "train_seconds" not in t.user_attrs  # never trained
-        assert t.constraints["params<30000"] > 0  # what the sampler learns from
+        assert t.constraints["params<30000.0"] > 0  # what the sampler learns from
     assert len(trained_ones) == 2 and all(t.params["channels.multiplier"] == 0.0625 for t in trained_ones)
-    assert all(t.constraints == {"params<30000": 0.0} for t in trained_ones)
+    assert all(t.constraints == {"params<30000.0": 0.0} for t in trained_ones)
     assert summary.counts["infeasible"] == len(infeasible) and summary.failure is None
 
 

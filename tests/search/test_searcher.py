@@ -282,3 +282,23 @@ def test_a_trial_that_breaks_a_constraint_it_measures_is_pruned_untrained():
     (t,) = searcher.study.trials
     assert t.state == TrialState.PRUNED and t.user_attrs["infeasible"] == "latency_ms 9 is not < 5"
     assert t.user_attrs["latency_ms"] == 9.0 and "val_top1" not in t.user_attrs  # no error before any epoch
+
+
+def test_when_no_proposal_can_be_scored_the_first_is_trained_and_not_marked_prescreened():
+    searcher, _ = prescreen_searcher(["x", "y"], {"x": None, "y": None}, n=2)
+    assert searcher.suggest("t0") == {"i": 0}  # it fails in its trial, with its own reason
+    x, y = searcher.study.trials
+    assert "prescreened" not in x.user_attrs and x.state == TrialState.RUNNING
+    assert y.user_attrs["prescreened"] == "could not be scored: ValueError: no score"
+    searcher.on_trial_complete("t0", {"status": "fail", "fail_reason": "invalid"})
+    from inas.study.record import trained
+
+    assert trained(searcher.study) == 1  # the trained one counts toward --trials
+
+
+def test_a_fixed_candidate_that_lost_a_prescreen_is_still_pending():
+    from inas.study.record import pending_points
+
+    searcher, _ = prescreen_searcher(["a", "b"], {"a": 1.0, "b": 2.0}, n=2)
+    searcher.suggest("t0")  # a loses to b
+    assert pending_points(searcher.study, [{"i": 0}, {"i": 1}]) == [{"i": 0}, {"i": 1}]  # b still running
