@@ -134,6 +134,14 @@ def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()
             return _search(plan, view, callbacks)
 
 
+class SearchStopped(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped Tune; `stopped`: how many of the search's running trials were failed."""
+
+    def __init__(self, stopped: int):
+        super().__init__(stopped)
+        self.stopped = stopped
+
+
 # Set by Ctrl-C or SIGTERM. The KeyboardInterrupt raised at once can land inside library code that
 # swallows it (seen once in CI: a SIGINT ignored, the search ran to its end); StopOnSignal raises it
 # again from Tune's loop, where nothing does.
@@ -182,7 +190,7 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple) -> SearchSumma
                 if left >= before:
                     break
         except KeyboardInterrupt as e:
-            stopped = int(e.args[0]) if e.args else 0
+            stopped = e.stopped if isinstance(e, SearchStopped) else 0
             if not has_heartbeat(storage):  # the lock says no other search is alive: sweep what is left
                 stopped += fail_stale_trials(storage, study, INTERRUPTED_REASON)
             raise Interrupted(
@@ -293,7 +301,7 @@ def tune_study(
         except KeyboardInterrupt:
             # This search's own trials: on a shared database, other searches' trials are alive.
             stopped = fail_trials(storage, study, study_searcher.live_numbers(), INTERRUPTED_REASON)
-            raise KeyboardInterrupt(stopped) from None
+            raise SearchStopped(stopped) from None
         finally:
             if search_view is not None:
                 search_view.close()
