@@ -144,8 +144,8 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
     if constraints and len(frame):
         first, second = data.infeasible_share(frame)
         halves = (
-            f" Share that broke it: {first:.0%} of the first half of the proposals, {second:.0%} of the second "
-            "(falling when the sampler learns where the feasible candidates lie)."
+            f" Share of the proposals (repeats included) that broke it: {first:.0%} in the first half of the "
+            f"search, {second:.0%} in the second."
             if len(frame) >= 2
             else ""
         )

@@ -18,6 +18,7 @@ from inas.study.record import (
     counts,
     counts_toward_trials,
     fail_reason,
+    pareto_trials,
     trained,
 )
 
@@ -63,7 +64,7 @@ class SearchView(Callback):
         study = self._study()
         c = counts(study)
         finished = trained(study)  # what counts toward --trials: not copies, not interrupted trials
-        best = study.best_trials if c["complete"] else []
+        best = pareto_trials(study)
         elapsed = time.time() - self.start
         left = self.total - finished
         eta = self._eta(elapsed, left)

@@ -37,6 +37,7 @@ from inas.study.record import (
     fail_stale_trials,
     fail_trials,
     has_heartbeat,
+    pareto_trials,
     pending_points,
     trained,
 )
@@ -202,7 +203,7 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple) -> SearchSumma
 
 def summarise(plan: SearchPlan, study: optuna.Study, start: float, remaining: int) -> SearchSummary:
     c = counts(study)
-    best_trials = study.best_trials if c["complete"] else []
+    best_trials = pareto_trials(study)  # copies of a front member are not more members
     objectives = plan.settings.objectives
     best = {name: min(t.values[i] for t in best_trials) for i, name in enumerate(objectives)} if best_trials else {}
     failure = None

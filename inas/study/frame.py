@@ -7,7 +7,6 @@ import math
 
 import optuna
 import pandas as pd
-from optuna.trial import FrozenTrial, TrialState
 
 from inas.study.record import (
     DUPLICATE_KEY,
@@ -15,7 +14,7 @@ from inas.study.record import (
     INFEASIBLE_KEY,
     PRESCREENED_KEY,
     fail_reason,
-    is_copy,
+    pareto_trials,
 )
 
 # Reported values every inas trial carries, as columns of `trials_frame`.
@@ -42,12 +41,6 @@ OPTIONAL_COLUMNS = ("latency_ms", "latency_batch_ms", "latency_method", "naswot"
 def objective_names(study: optuna.Study) -> list[str]:
     names = study.metric_names
     return list(names) if names else [f"objective_{i}" for i in range(len(study.directions))]
-
-
-def pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """The non-dominated complete trials, without copies of repeated proposals (their twin stands)."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return [t for t in study.best_trials if not is_copy(t)] if complete else []
 
 
 def _cell(value):

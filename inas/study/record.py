@@ -71,6 +71,12 @@ def is_copy(t: FrozenTrial) -> bool:
     return DUPLICATE_KEY in t.user_attrs
 
 
+def pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The non-dominated complete trials, without copies of repeated proposals (their twin stands)."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return [t for t in study.best_trials if not is_copy(t)] if complete else []
+
+
 def counts(study: optuna.Study) -> dict[str, int]:
     """Trials by state, `copies`: finished trials that reused an identical earlier trial's outcome, and
     `infeasible`: candidates that broke --constraint, and `prescreened`: candidates that lost --prescreen,

@@ -179,7 +179,10 @@ def test_reports_draw_infeasible_candidates_apart_and_keep_them_off_the_front(st
     page = (study_dir / "dashboards" / "limited.html").read_text()
     assert 'id="constraints"' in page and "broke --constraint (not trained)" in page
     assert "(of the pruned, never trained: 3 broke --constraint, 1 lost --prescreen)" in page
-    assert "3 of 8 candidates broke it" in page and "50% of the first half of the proposals, 25% of the second" in page
+    assert (
+        "3 of 8 candidates broke it" in page
+        and "broke it: 50% in the first half of the search, 25% in the second" in page
+    )
     frame = pd.read_csv(io.StringIO(runner.invoke(app, ["trials", "limited", "--format", "csv"]).stdout))
     assert not frame.loc[frame["infeasible"].notna(), "pareto"].any() and frame["pareto"].sum() == 3
     table = runner.invoke(app, ["trials", "limited"], env={"COLUMNS": "200"}).stdout

@@ -43,3 +43,13 @@ def test_pending_points_skip_done_and_retry_failed():
     study.tell(done, 0.1)
     study.tell(failed, state=TrialState.FAIL)
     assert pending_points(study, [{"n": 1}, {"n": 2}, {"n": 3}]) == [{"n": 2}, {"n": 3}]
+
+
+def test_copies_of_a_front_member_are_not_more_members():
+    from inas.study.record import pareto_trials
+
+    study = optuna.create_study(directions=["minimize", "minimize"])
+    study.add_trial(optuna.trial.create_trial(values=[0.1, 5.0]))
+    study.add_trial(optuna.trial.create_trial(values=[0.2, 1.0]))
+    study.add_trial(optuna.trial.create_trial(values=[0.2, 1.0], user_attrs={DUPLICATE_KEY: 1}))
+    assert len(study.best_trials) == 3 and [t.number for t in pareto_trials(study)] == [0, 1]
