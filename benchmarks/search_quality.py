@@ -27,6 +27,7 @@ far the cheap fidelity can be trusted.
     python benchmarks/search_quality.py replay benchmarks/tables/googlenet_depth-proxy.csv --samplers random,tpe \\
         --prescreen 4 --scores benchmarks/tables/googlenet_depth-proxy-scores.csv
     python benchmarks/search_quality.py constrained benchmarks/tables/googlenet_depth-proxy.csv --constraint 'params<5e6'
+    python benchmarks/search_quality.py cost --space googlenet_channels --sampler gp
 """
 
 from __future__ import annotations
@@ -414,6 +415,34 @@ def constrained(args: argparse.Namespace) -> None:
         print(f"{name:<8} {cells[0]:>30} {cells[1]:>26}")
 
 
+def cost(args: argparse.Namespace) -> None:
+    """Seconds a sampler takes to propose as its study grows (ask and sample, then tell random values),
+    on any space: what a sampler costs the search's driver between trials."""
+    import random
+
+    import optuna
+
+    from inas.search.settings import make_sampler
+    from inas.space.registry import load_space
+    from inas.space.sampling import sample
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore")
+    space = load_space(args.space)
+    study = optuna.create_study(directions=["minimize"] * len(OBJECTIVES), sampler=make_sampler(args.sampler, 0))
+    rng = random.Random(0)
+    marks = {int(m) for m in args.marks.split(",")}
+    start = time.time()
+    for n in range(1, max(marks) + 1):
+        begin = time.perf_counter()
+        trial = study.ask()
+        sample(space, trial)
+        took = time.perf_counter() - begin
+        study.tell(trial, [rng.random(), rng.random() * 1e7, rng.random() * 100])
+        if n in marks:
+            print(f"{args.space} {args.sampler}: proposal {n}: {took:.2f} s (all {n}: {time.time() - start:.0f} s)")
+
+
 def compare(args: argparse.Namespace) -> None:
     cheap, long = (read_table(Path(t))[1] for t in (args.cheap, args.long))
     both = cheap.merge(long, on="params_json", suffixes=("_cheap", "_long"))
@@ -476,8 +505,19 @@ def main() -> None:
     k.add_argument("--samplers", default="random,tpe,nsga2")
     k.add_argument("--seeds", type=int, default=20)
     k.add_argument("--proposals", type=int, default=40)
+    o = sub.add_parser("cost", help="Seconds a sampler takes a proposal as the study grows.")
+    o.add_argument("--space", default="googlenet_channels")
+    o.add_argument("--sampler", default="gp")
+    o.add_argument("--marks", default="10,20,40,60,80,100")
     args = parser.parse_args()
-    commands = {"table": table, "replay": replay, "compare": compare, "proxies": proxies, "constrained": constrained}
+    commands = {
+        "table": table,
+        "replay": replay,
+        "compare": compare,
+        "proxies": proxies,
+        "constrained": constrained,
+        "cost": cost,
+    }
     commands[args.what](args)
 
 

@@ -113,6 +113,13 @@ def check_settings(s: SearchSettings) -> None:
         raise ConfigError(f"--prescreen {s.prescreen}: must be between 1 (no prescreen) and {MAX_PRESCREEN}")
     if s.prescreen_proxy not in PROXIES:
         raise ConfigError(f"--prescreen-proxy {shown(s.prescreen_proxy)}: choose {' or '.join(PROXIES)}")
+    if s.sampler == "gp" and s.constraint:
+        # Optuna's GPSampler models complete trials only: candidates that broke the constraint (never
+        # trained, so PRUNED) teach it nothing, and it proposes them again (benchmarks/RESULTS.md).
+        raise ConfigError(
+            "--sampler gp cannot learn --constraint (it learns from complete trials only, and candidates that "
+            "break the constraint are never trained); use --sampler tpe"
+        )
     if s.warm_start not in (None, "seed"):
         raise ConfigError(f"--warm-start {shown(s.warm_start)}: the only warm start is `seed`")
     for name in s.objectives:

@@ -192,9 +192,10 @@ def test_a_bad_constraint_is_refused_before_ray(tmp_path, tiny_space, no_ray, co
     [
         (["--prescreen", "0"], "--prescreen 0: must be between 1 (no prescreen) and 16"),
         (["--prescreen", "2", "--prescreen-proxy", "flops"], "--prescreen-proxy 'flops': choose naswot or synflow"),
+        (["--sampler", "gp", "--constraint", "params<2e6"], "--sampler gp cannot learn --constraint"),
     ],
 )
-def test_a_bad_prescreen_is_refused_before_ray(tmp_path, tiny_space, no_ray, args, message):
+def test_a_bad_prescreen_or_sampler_is_refused_before_ray(tmp_path, tiny_space, no_ray, args, message):
     result = search(tmp_path, tiny_space, *args)
     assert result.exit_code == 2 and message in result.stderr and result.stderr.count("\n") == 1
     assert not (tmp_path / "s.db").exists()
