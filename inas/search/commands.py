@@ -99,13 +99,20 @@ def search_command(
     )
     summary = run_search(settings, view="log" if quiet else "live")
     c = summary.counts
+    untrained = [
+        f"{c[key]} {what}, not trained"
+        for key, what in (
+            ("copies", "repeated proposals reused"),
+            ("infeasible", "broke --constraint"),
+            ("prescreened", "lost the --prescreen"),
+        )
+        if c[key]
+    ]
     # Plain lines, never wrapped: the storage URL is meant to be copied.
     typer.echo(
         f"study {summary.study} in {summary.storage}: {c['complete']} complete, {c['pruned']} pruned, "
         f"{c['fail']} failed"
-        + (f" ({c['copies']} repeated proposals reused, not trained)" if c["copies"] else "")
-        + (f" ({c['infeasible']} broke --constraint, not trained)" if c["infeasible"] else "")
-        + (f" ({c['prescreened']} lost the --prescreen, not trained)" if c["prescreened"] else "")
+        + (f" ({'; '.join(untrained)})" if untrained else "")
         + f"; Pareto front {summary.pareto_size} trials; {summary.elapsed_seconds:,.0f} s"
     )
     for name, value in summary.best.items():
