@@ -95,8 +95,8 @@ def state_counts(frame: pd.DataFrame) -> dict[str, int]:
 
 
 def infeasible_share(frame: pd.DataFrame) -> tuple[float, float]:
-    """The share of proposals that broke --constraint in the first and the second half of the search
-    (by trial number): falling when the sampler learns where the feasible candidates lie."""
+    """The share of proposals (repeats included) that broke --constraint in the first and the second
+    half of the search, by trial number."""
     broke = frame.sort_values("number")[INFEASIBLE_KEY].notna().to_numpy() if INFEASIBLE_KEY in frame else []
     half = len(broke) // 2
     return (float(broke[:half].mean()) if half else math.nan, float(broke[half:].mean()) if len(broke) else math.nan)

@@ -13,6 +13,7 @@ import optuna
 from inas.data.datasets import ImageData, load_dataset, stratified_split
 from inas.errors import ConfigError, DataError, shown
 from inas.limits import MAX_PRESCREEN
+from inas.model.config import ArchConfig
 from inas.model.proxies import PROXIES
 from inas.search.settings import OBJECTIVES, SearchSettings, make_sampler
 from inas.search.warmstart import warm_start_points
@@ -42,6 +43,10 @@ class SearchPlan:
     enqueue: tuple[dict[str, Any], ...]  # fixed candidates: the user's, then the warm start's
     constraints: tuple[tuple[str, str, float], ...] = ()  # --constraint, parsed
 
+    def resolve(self, params: dict[str, Any]) -> tuple[ArchConfig, TrainRecipe]:
+        """The network and recipe a candidate's sampled values stand for, as its trial trains them."""
+        return resolve(self.space, params, self.recipe, self.data.num_classes, self.data.channels)
+
     def constraint_names(self) -> tuple[str, ...]:
         """Every constraint's key among a trial's Optuna constraints."""
         return tuple(constraint_name(*c) for c in self.constraints)
@@ -52,7 +57,7 @@ class SearchPlan:
         at the training image size, as the trial records them) and, when one breaks, why."""
         from inas.model.stats import measure
 
-        arch, recipe = resolve(self.space, params, self.recipe, self.data.num_classes, self.data.channels)
+        arch, recipe = self.resolve(params)
         stats = measure(arch, input_size=recipe.image_size or None)
         measured = {"params": float(stats.params), "macs": float(stats.macs)}
         violations, why = check_constraints(self.constraints, measured)
@@ -64,7 +69,7 @@ class SearchPlan:
         from inas.model.config import scale_width
         from inas.search.prescreen import score_proxies
 
-        arch, recipe = resolve(self.space, params, self.recipe, self.data.num_classes, self.data.channels)
+        arch, recipe = self.resolve(params)
         name = self.settings.prescreen_proxy
         record = score_proxies(scale_width(arch, self.settings.budget.width), recipe, self.data, (name,))
         return record[name], record
@@ -72,7 +77,7 @@ class SearchPlan:
     def candidate_key(self, params: dict[str, Any]) -> str:
         """What sampled values stand for: the network's hash and the whole recipe it trains with (other
         values may build the same network: a multiplier that rounds to the same widths, say)."""
-        arch, recipe = resolve(self.space, params, self.recipe, self.data.num_classes, self.data.channels)
+        arch, recipe = self.resolve(params)
         return f"{arch.hash()} {json.dumps(recipe.to_dict(), sort_keys=True)}"
 
     def study_settings(self) -> dict[str, Any]:

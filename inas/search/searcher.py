@@ -180,11 +180,8 @@ class StudySearcher(Searcher):
                     PRESCREENED_KEY, f"could not be scored: {error}" if error else f"scored {score:.5g}; {best}"
                 )
                 self._tell(trial, state=TrialState.PRUNED)
-            except Exception as e:  # bookkeeping must not stop the search, nor leave the trial RUNNING
-                log.warning("could not record trial %s as prescreened: %s", trial.number, e)
-                with contextlib.suppress(Exception):
-                    trial.set_user_attr(FAIL_REASON_KEY, f"could not be recorded as prescreened: {e}"[:500])
-                    self.study.tell(trial, state=TrialState.FAIL)
+            except Exception as e:
+                self._fail_bookkeeping(trial, "as prescreened", e)
         return winner
 
     def _score(self, trial: Trial) -> tuple[float, str | None]:
@@ -192,11 +189,12 @@ class StudySearcher(Searcher):
         error when it cannot be scored: then, as for NaN, the score ranks last."""
         key = self._keys.get(trial.number)
         try:
-            if key is None or key not in self._scores:
+            scored = self._scores.get(key) if key is not None else None
+            if scored is None:
                 scored = self.score(trial.params)
                 if key is not None:
                     self._scores[key] = scored
-            score, record = self._scores[key] if key is not None else scored
+            score, record = scored
             for name, value in record.items():
                 trial.set_user_attr(name, value)
         except Exception as e:
@@ -219,20 +217,32 @@ class StudySearcher(Searcher):
         trial.set_user_attr(INFEASIBLE_KEY, why)
         try:
             self._tell(trial, state=TrialState.PRUNED)
-        except Exception as e:  # never lose the search over one candidate's bookkeeping
-            log.warning("could not record trial %s as breaking --constraint: %s", trial.number, e)
-            with contextlib.suppress(Exception):
-                self.study.tell(trial, state=TrialState.FAIL)
+        except Exception as e:
+            self._fail_bookkeeping(trial, "as breaking --constraint", e)
         return True
 
+    def _fail_bookkeeping(self, trial: Trial, what: str, error: Exception) -> FrozenTrial | None:
+        """Recording `trial` failed: never lose the search over it, nor leave it RUNNING for ever. It is
+        told FAIL with a reason (a FAIL without one reads as failed by Optuna's heartbeat check)."""
+        log.warning("could not record trial %s %s: %s", trial.number, what, error)
+        with contextlib.suppress(Exception):
+            if not trial.user_attrs.get(FAIL_REASON_KEY):
+                trial.set_user_attr(FAIL_REASON_KEY, f"could not be recorded {what}: {error}"[:500])
+            return self.study.tell(trial, state=TrialState.FAIL)
+        return None
+
     def _tell(
-        self, trial: Trial, values: list[float] | None = None, state: TrialState = TrialState.COMPLETE, **found: float
+        self,
+        trial: Trial,
+        values: list[float] | None = None,
+        state: TrialState = TrialState.COMPLETE,
+        found: dict[str, float] | None = None,
     ) -> FrozenTrial:
         """`study.tell`, with a value for each constraint: those `screen` and the trial found (`found`,
         keyed by name), 0 (no evidence against it) for one never measured, such as the latency of a
         candidate the screen ruled out."""
         if self.constraints:
-            measured = {**self._violations.pop(trial.number, {}), **found}
+            measured = {**self._violations.pop(trial.number, {}), **(found or {})}
             for name in self.constraints:
                 trial.set_constraint(name, measured.get(name, 0.0))
         return self.study.tell(trial, values, state=state)
@@ -263,7 +273,7 @@ class StudySearcher(Searcher):
                 trial.set_user_attr(key, value)
         trial.set_user_attr(DUPLICATE_KEY, twin.user_attrs.get(DUPLICATE_KEY, twin.number))
         values = twin.values if twin.state == TrialState.COMPLETE else None
-        self._tell(trial, values, twin.state, **twin.constraints)
+        self._tell(trial, values, twin.state, twin.constraints)
 
     def save(self, checkpoint_path: str) -> None:
         """Nothing to save: every finished trial is already in the study, which `--resume` reads."""
@@ -297,10 +307,8 @@ class StudySearcher(Searcher):
         finished = None
         try:
             finished = self._record(trial, result, error)
-        except Exception as e:  # never lose the search over one trial's bookkeeping
-            log.warning("could not record trial %s: %s", trial.number, e)
-            with contextlib.suppress(Exception):  # leave no trial RUNNING for ever
-                finished = self.study.tell(trial, state=TrialState.FAIL)
+        except Exception as e:
+            finished = self._fail_bookkeeping(trial, "with its outcome", e)
         for repeat in self._waiting.pop(trial_id, []):
             try:
                 self._resolve_repeat(repeat, trial.number, finished)
@@ -338,4 +346,4 @@ class StudySearcher(Searcher):
         if result.get(INFEASIBLE_KEY):
             trial.set_user_attr(INFEASIBLE_KEY, result[INFEASIBLE_KEY])
         found = json.loads(result[CONSTRAINTS_FOUND_KEY]) if result.get(CONSTRAINTS_FOUND_KEY) else {}
-        return self._tell(trial, values, state, **found)
+        return self._tell(trial, values, state, found)

@@ -104,7 +104,7 @@ def _gp(seed: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.GPSampler(seed=seed)
 
 
-SAMPLERS: Registry[Callable[..., Any]] = Registry(
+SAMPLERS: Registry[Callable[[int], Any]] = Registry(
     "sampler", {"tpe": _tpe, "nsga2": _nsga2, "random": _random, "gp": _gp}
 )
 DEFAULT_SAMPLER = "tpe"

@@ -302,3 +302,22 @@ def test_a_fixed_candidate_that_lost_a_prescreen_is_still_pending():
     searcher, _ = prescreen_searcher(["a", "b"], {"a": 1.0, "b": 2.0}, n=2)
     searcher.suggest("t0")  # a loses to b
     assert pending_points(searcher.study, [{"i": 0}, {"i": 1}]) == [{"i": 0}, {"i": 1}]  # b still running
+
+
+def test_a_trial_whose_recording_fails_is_failed_with_a_reason(monkeypatch):
+    from inas.study.record import failed_by_heartbeat
+
+    searcher = make_searcher(1)
+    searcher.suggest("t0")
+
+    def broken(*args):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(searcher, "_record", broken)
+    searcher.on_trial_complete("t0", {**DONE, "val_top1": 0.3})
+    (t,) = searcher.study.trials
+    assert (
+        t.state == TrialState.FAIL
+        and t.user_attrs["fail_reason"] == "could not be recorded with its outcome: disk full"
+    )
+    assert not failed_by_heartbeat(t)  # a FAIL without a reason would read as its search having stopped
