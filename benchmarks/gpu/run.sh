@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Issue 15's measurements on a lent GPU machine, in two calls made back to back (the machine stays warm
+# 30 s between calls, so the second finds what the first unpacked in /tmp). Prepare first, here:
+# `bash benchmarks/gpu/prepare.sh`. Then, through the device tool:
+#
+#   call 1: carry [".gpu"], command "bash benchmarks/gpu/run.sh 1", timeout_s 420   (~5 min)
+#   call 2: carry [".gpu"], command "bash benchmarks/gpu/run.sh 2", timeout_s 540   (~8 min)
+#
+# Part 1: throughput against the seed's pipeline, the step's profile, trials sharing the GPU.
+# Part 2: the seed's table (GoogleNet, then Short4) at 14 epochs, the headline search for a fixed time.
+# Every step has its own time limit so that one slow step leaves the others their time; each writes
+# its output under $OUT (studies too: make reports from them here). A rehearsal on a machine without
+# a GPU: `OUT=/tmp/out SMOKE=1 bash benchmarks/gpu/run.sh 1` (tiny settings, same code paths).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+part=${1:?say which part: 1 or 2}
+OUT=${OUT:-/tmp/inas-gpu-out}
+SMOKE=${SMOKE:-0}
+SITE=/tmp/inas-site
+DATA=/tmp/inas-cifar10
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD:$SITE" INAS_CACHE=/tmp/inas-cache RAY_USAGE_STATS_ENABLED=0
+py=python3
+log="$OUT/part$part.log"
+exec > >(tee -a "$log") 2>&1
+
+step() {  # step SECONDS NAME COMMAND...: run with a limit; SIGTERM first (inas stops cleanly), then KILL
+  local limit=$1 name=$2
+  shift 2
+  echo "== $name (limit ${limit}s): $*"
+  local t0=$SECONDS
+  timeout --signal=TERM --kill-after=20 "$limit" "$@"
+  echo "== $name: exit $?, $((SECONDS - t0)) s"
+}
+
+if [ ! -d "$SITE" ]; then
+  mkdir -p "$SITE" && tar -xJf .gpu/site.tar.xz -C "$SITE" || { echo "cannot unpack .gpu/site.tar.xz"; exit 1; }
+fi
+if [ ! -d "$DATA" ]; then
+  mkdir -p "$DATA" && tar -xzf .gpu/cifar10-jpg.tar.gz -C "$DATA" || { echo "cannot unpack CIFAR-10"; exit 1; }
+fi
+$py -c "import sys, torch, optuna, ray; print(sys.version.split()[0], 'torch', torch.__version__, 'optuna', optuna.__version__, 'ray', ray.__version__, 'cuda', torch.cuda.is_available())"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv 2>/dev/null
+git log -1 --format='inas %h %cs %<(72,trunc)%s' 2>/dev/null || true
+date -u
+dmon() { nvidia-smi dmon -s u -d 1 >"$OUT/dmon-$1.txt" 2>/dev/null & echo $!; }
+data="imagefolder:$DATA"
+
+if [ "$SMOKE" = 1 ]; then  # tiny settings: the same code paths on a CPU, in a few minutes
+  images=64 prof="--batch-size 16 --warmup-steps 5 --steps 2" share="--images 128 --ks 1,2" epochs=1
+  search_budget="--budget proxy --trials 4" search_time=240 variants=Short4 table_data=synthetic:256
+else
+  images=25000 prof="" share="--images 20000 --epochs 2" epochs=14
+  search_budget="--budget standard --trials 50" search_time=200 variants=GoogleNet table_data=$data
+fi
+
+case "$part" in
+1)
+  step 90 decode $py -c "from inas.data import load_dataset; d = load_dataset('$data'); print(d.name, tuple(d.train_x.shape))"
+  step 150 throughput $py benchmarks/train_throughput.py --data "$data" --images "$images" --epochs 2 --peak-tflops 780
+  step 90 profile $py benchmarks/step_profile.py --data "$data" $prof
+  step 120 sharing $py benchmarks/gpu_sharing.py --data "$data" $share
+  ;;
+2)
+  pid=$(dmon seed-table)
+  step 240 seed-table $py -m inas reproduce seed-table --dataset "$table_data" --recipe inas --epochs "$epochs" \
+    --variants "$variants" --storage "sqlite:///$OUT/seed-table.db" --out /tmp/inas-seed-table --quiet
+  kill "$pid" 2>/dev/null
+  pid=$(dmon search)
+  step "$search_time" search $py -m inas search --space googlenet_depth $search_budget --dataset "$data" \
+    --storage "sqlite:///$OUT/search.db" --quiet
+  kill "$pid" 2>/dev/null
+  $py -m inas trials "$OUT/search.db" --format markdown 2>&1 | tail -n 60
+  ;;
+*) echo "part 1 or 2" && exit 2 ;;
+esac
+date -u
