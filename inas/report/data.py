@@ -10,10 +10,10 @@ import math
 import warnings
 from collections.abc import Sequence
 
+import moocore
 import numpy as np
 import optuna
 import pandas as pd
-from optuna._hypervolume import compute_hypervolume  # Optuna's own WFG algorithm (no public alias)
 
 from inas.study.frame import trials_frame
 from inas.study.record import CURVE_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY
@@ -29,12 +29,8 @@ def pareto_info(study: optuna.Study) -> pd.DataFrame:
 
 
 def non_dominated(points: np.ndarray) -> np.ndarray:
-    """Mask of the rows no other row dominates (all objectives minimised)."""
-    keep = np.ones(len(points), dtype=bool)
-    for i, p in enumerate(points):
-        others = np.delete(points, i, axis=0)
-        keep[i] = not np.any(np.all(others <= p, axis=1) & np.any(others < p, axis=1))
-    return keep
+    """Mask of the rows no other row dominates (all objectives minimised); equal rows are all kept."""
+    return moocore.is_nondominated(points, keep_weakly=True) if len(points) else np.ones(0, dtype=bool)
 
 
 def front_2d(done: pd.DataFrame, x: str = "params", y: str = "val_top1") -> pd.DataFrame:
@@ -57,7 +53,7 @@ def hypervolume(points: np.ndarray, reference: Sequence[float]) -> float:
     """The volume the points dominate inside the box below `reference`."""
     ref = np.asarray(reference, dtype=float)
     inside = points[np.all(points < ref, axis=1)] if len(points) else points
-    return float(compute_hypervolume(inside, ref)) if len(inside) else 0.0
+    return float(moocore.hypervolume(inside, ref=ref)) if len(inside) else 0.0
 
 
 def hypervolume_history(frame: pd.DataFrame, objectives: Sequence[str], reference: Sequence[float]) -> pd.DataFrame:
