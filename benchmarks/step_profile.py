@@ -21,6 +21,7 @@ from torch.profiler import ProfilerActivity, profile, schedule
 
 from inas.data import ImageData, load_dataset
 from inas.model import get_preset
+from inas.model.pool import use_fused_pool
 from inas.train import TrainRecipe, pick_device, train
 
 # Operator name fragments -> kind; the first match wins (backward ops share their forward's kind).
@@ -54,11 +55,13 @@ def main() -> None:
     parser.add_argument("--preset", default="seed/googlenet")
     parser.add_argument("--data", default="synthetic:2000")
     parser.add_argument("--batch-size", type=int, default=None, help="default: GPU 512, CPU 32")
-    parser.add_argument("--warmup-steps", type=int, default=8, help="unprofiled steps, timed for throughput")
+    parser.add_argument("--warmup-steps", type=int, default=20, help="unprofiled steps, timed for throughput")
     parser.add_argument("--steps", type=int, default=5, help="profiled steps")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--fused-pool", action="store_true", help="the pool branch through inas/model/pool_triton.py")
     args = parser.parse_args()
+    use_fused_pool(args.fused_pool)
 
     device = pick_device(args.device)
     gpu = device.type == "cuda"
@@ -101,7 +104,8 @@ def main() -> None:
 
     name = torch.cuda.get_device_name(device) if gpu else f"CPU ({torch.get_num_threads()} threads)"
     print(f"{date.today()}, {name}, torch {torch.__version__}, Python {platform.python_version()}")
-    print(f"{args.preset}, batch {batch}, {data.name}; {'bf16 autocast, channels_last' if gpu else 'fp32'}")
+    pool = "fused Triton max-pool" if args.fused_pool else "torch max-pool"
+    print(f"{args.preset}, batch {batch}, {data.name}; {'bf16 autocast, channels_last' if gpu else 'fp32'}; {pool}")
     print(f"throughput of unprofiled steps 3..{args.warmup_steps - 1}: {rate:,.0f} img/s")
     print(f"{'device' if gpu else 'CPU'} time of {args.steps} profiled steps: {whole / 1e3:,.1f} ms")
     for kind, t in sorted(totals.items(), key=lambda kv: -kv[1]):

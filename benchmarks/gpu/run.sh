@@ -6,7 +6,8 @@
 #   call 1: carry [".gpu"], command "bash benchmarks/gpu/run.sh 1", timeout_s 420   (~5 min)
 #   call 2: carry [".gpu"], command "bash benchmarks/gpu/run.sh 2", timeout_s 540   (~8 min)
 #
-# Part 1: throughput against the seed's pipeline, the step's profile, trials sharing the GPU.
+# Part 1: throughput against the seed's pipeline, the step's profile (PyTorch's max-pool, then the fused
+# Triton one of inas/model/pool.py: its first run on a GPU), trials sharing the GPU.
 # Part 2: the seed's table (GoogleNet, then Short4) at 14 epochs, the headline search for a fixed time.
 # Every step has its own time limit so that one slow step leaves the others their time; each writes
 # its output under $OUT (studies too: make reports from them here). A rehearsal on a machine without
@@ -59,6 +60,7 @@ case "$part" in
   step 90 decode $py -c "from inas.data import load_dataset; d = load_dataset('$data'); print(d.name, tuple(d.train_x.shape))"
   step 150 throughput $py benchmarks/train_throughput.py --data "$data" --images "$images" --epochs 2 --peak-tflops 780
   step 90 profile $py benchmarks/step_profile.py --data "$data" $prof
+  step 120 profile-fused-pool $py benchmarks/step_profile.py --data "$data" $prof --fused-pool
   step 120 sharing $py benchmarks/gpu_sharing.py --data "$data" $share
   ;;
 2)

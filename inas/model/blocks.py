@@ -14,6 +14,7 @@ from inas.model.config import (
     BlockOptions,
     InceptionCfg,
 )
+from inas.model.pool import MaxPool3x3
 
 Kernel = int | tuple[int, int]
 
@@ -71,12 +72,12 @@ class Inception(nn.Module):
             self.b1 = _branch(cin, [(m.c1, 1)], opts)
             self.b2 = _branch(cin, [(m.c3_reduce, 1), (m.c3, 3)], opts)
             self.b3 = _branch(cin, [(m.c5_reduce, 1), *_kernel5_convs(m.c5, opts.kernel5)], opts)
-            self.b4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), _branch(cin, [(m.pool_proj, 1)], opts))
+            self.b4 = nn.Sequential(MaxPool3x3(), _branch(cin, [(m.pool_proj, 1)], opts))
         else:
             self.b1 = _branch(cin, [(m.c1, 1)], opts)
             self.b2 = _branch(cin, [(m.c3, 3)], opts)
             self.b3 = _branch(cin, _kernel5_convs(m.c5, opts.kernel5), opts)
-            self.b4 = nn.MaxPool2d(3, stride=1, padding=1)
+            self.b4 = MaxPool3x3()
         self.out_channels = inception_out_channels(cin, m, opts)
         self.shortcut: nn.Module | None = None
         if opts.residual:
