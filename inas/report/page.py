@@ -15,7 +15,7 @@ from inas.errors import InasError
 from inas.report import data, figures
 from inas.study.frame import choice_columns, objective_names, trials_frame
 from inas.study.load import StudyRef
-from inas.study.record import SETTINGS_KEY
+from inas.study.record import SETTINGS_KEY, UNTRAINED
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -65,11 +65,7 @@ class Page:
 
 
 def _fmt_counts(c: dict[str, int]) -> str:
-    untrained = [
-        f"{c[key]} {what}"
-        for key, what in (("infeasible", "broke --constraint"), ("prescreened", "lost --prescreen"))
-        if c.get(key)
-    ]
+    untrained = [f"{c[key]} {what}" for key, what in UNTRAINED.items() if c.get(key)]
     return f"{c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed, {c['running']} running" + (
         f" (of the pruned, never trained: {', '.join(untrained)})" if untrained else ""
     )

@@ -73,6 +73,7 @@ def search_command(
     """Search a space: Optuna proposes, Ray Tune trains, every trial lands in the study."""
     from inas.search.runner import run_search
     from inas.search.settings import SearchSettings, parse_objectives
+    from inas.study.record import UNTRAINED
 
     settings = SearchSettings(
         space=space,
@@ -101,11 +102,7 @@ def search_command(
     c = summary.counts
     untrained = [
         f"{c[key]} {what}, not trained"
-        for key, what in (
-            ("copies", "repeated proposals reused"),
-            ("infeasible", "broke --constraint"),
-            ("prescreened", "lost the --prescreen"),
-        )
+        for key, what in {"copies": "repeated proposals reused", **UNTRAINED}.items()
         if c[key]
     ]
     # Plain lines, never wrapped: the storage URL is meant to be copied.

@@ -15,6 +15,7 @@ from inas.study.record import (
     DUPLICATE_KEY,
     INFEASIBLE_KEY,
     PRESCREENED_KEY,
+    UNTRAINED,
     counts,
     counts_toward_trials,
     fail_reason,
@@ -74,8 +75,7 @@ class SearchView(Callback):
             f"{finished}/{self.total} trained ({c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed), "
             f"{c['running']} running"
             + (f"; {c['copies']} repeated proposals reused" if c["copies"] else "")
-            + (f"; {c['infeasible']} broke --constraint" if c["infeasible"] else "")
-            + (f"; {c['prescreened']} lost --prescreen" if c["prescreened"] else ""),
+            + "".join(f"; {c[key]} {what}" for key, what in UNTRAINED.items() if c[key]),
         )
         for i, name in enumerate(self.objectives):
             t.add_row(f"best {name}", f"{min(tr.values[i] for tr in best):,.4g}" if best else "-")

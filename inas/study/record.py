@@ -28,6 +28,8 @@ INFEASIBLE_KEY = "infeasible"  # why a candidate that breaks --constraint was no
 # Reported by a trial, not kept: the violations of the constraints it measured (latency), as JSON text.
 CONSTRAINTS_FOUND_KEY = "constraints"
 PRESCREENED_KEY = "prescreened"  # why a candidate --prescreen scored was not trained (another scored higher)
+# How the search's closing line, its live view and the report name the candidates recorded untrained.
+UNTRAINED = {INFEASIBLE_KEY: "broke --constraint", PRESCREENED_KEY: "lost --prescreen"}
 
 # Reported metrics kept as user attributes of the trial.
 RECORD_KEYS = (
