@@ -3,12 +3,14 @@
 # 30 s between calls, so the second finds what the first unpacked in /tmp). Prepare first, here:
 # `bash benchmarks/gpu/prepare.sh`. Then, through the device tool:
 #
-#   call 1: carry [".gpu"], command "bash benchmarks/gpu/run.sh 1", timeout_s 420   (~5 min)
-#   call 2: carry [".gpu"], command "bash benchmarks/gpu/run.sh 2", timeout_s 540   (~8 min)
+#   call 1: carry [".gpu"], command "bash benchmarks/gpu/run.sh 1", timeout_s 360   (~5 min)
+#   call 2: carry [".gpu"], command "bash benchmarks/gpu/run.sh 2", timeout_s 480   (~7 min)
 #
-# Part 1: throughput against the seed's pipeline, the step's profile (PyTorch's max-pool, then the fused
-# Triton one of inas/model/pool.py: its first run on a GPU), trials sharing the GPU.
-# Part 2: the seed's table (GoogleNet, then Short4) at 14 epochs, the headline search for a fixed time.
+# Sized for a session's 15 minutes of device time, a machine's start included. Part 1: throughput
+# against the seed's pipeline, the step's profile (PyTorch's max-pool, then the fused Triton one of
+# inas/model/pool.py: its first run on a GPU), trials sharing the GPU. Part 2: the seed's table
+# (GoogleNet at 14 epochs, inas recipe), then the headline search for a fixed time (SIGTERM stops it
+# cleanly: the study keeps what finished, and `--resume` continues it on a later machine).
 # Every step has its own time limit so that one slow step leaves the others their time; each writes
 # its output under $OUT (studies too: make reports from them here). A rehearsal on a machine without
 # a GPU: `OUT=/tmp/out SMOKE=1 bash benchmarks/gpu/run.sh 1` (tiny settings, same code paths).
@@ -51,17 +53,17 @@ if [ "$SMOKE" = 1 ]; then  # tiny settings: the same code paths on a CPU, in a f
   images=64 prof="--batch-size 16 --warmup-steps 5 --steps 2" share="--images 128 --ks 1,2" epochs=1
   search_budget="--budget proxy --trials 4" search_time=240 variants=Short4 table_data=synthetic:256
 else
-  images=25000 prof="" share="--images 20000 --epochs 2" epochs=14
-  search_budget="--budget standard --trials 50" search_time=200 variants=GoogleNet table_data=$data
+  images=25000 prof="" share="--images 20000 --epochs 1" epochs=14
+  search_budget="--budget standard --trials 50" search_time=170 variants=GoogleNet table_data=$data
 fi
 
 case "$part" in
 1)
-  step 90 decode $py -c "from inas.data import load_dataset; d = load_dataset('$data'); print(d.name, tuple(d.train_x.shape))"
-  step 150 throughput $py benchmarks/train_throughput.py --data "$data" --images "$images" --epochs 2 --peak-tflops 780
-  step 90 profile $py benchmarks/step_profile.py --data "$data" $prof
-  step 120 profile-fused-pool $py benchmarks/step_profile.py --data "$data" $prof --fused-pool
-  step 120 sharing $py benchmarks/gpu_sharing.py --data "$data" $share
+  step 60 decode $py -c "from inas.data import load_dataset; d = load_dataset('$data'); print(d.name, tuple(d.train_x.shape))"
+  step 100 throughput $py benchmarks/train_throughput.py --data "$data" --images "$images" --epochs 2 --peak-tflops 780
+  step 60 profile $py benchmarks/step_profile.py --data "$data" $prof
+  step 90 profile-fused-pool $py benchmarks/step_profile.py --data "$data" $prof --fused-pool
+  step 90 sharing $py benchmarks/gpu_sharing.py --data "$data" $share
   ;;
 2)
   pid=$(dmon seed-table)
