@@ -88,10 +88,12 @@ def _init(s: SearchSettings) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Placement:
-    """The GPU share a trial takes, and how many trials the cluster runs at once."""
+    """The GPU share a trial takes, how many trials the cluster runs at once, and the share of its
+    device's memory a trial may take (trials sharing a GPU, or a node's RAM, must not each fit to all)."""
 
     gpus_per_trial: float
     fits: int
+    memory_share: float = 1.0
 
 
 def placement(s: SearchSettings) -> Placement:
@@ -114,4 +116,9 @@ def placement(s: SearchSettings) -> Placement:
         fits = min(fits, int(cluster.get("GPU", 0) // gpus))
     if s.max_concurrent:
         fits = min(fits, s.max_concurrent)
-    return Placement(gpus, fits)
+    if gpus > 0:
+        share = min(1.0, gpus)
+    else:  # CPU trials share their node's RAM: as many as the largest node runs at once
+        node_cpus = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=cpus)
+        share = 1 / max(1, min(fits, int(node_cpus // s.cpus_per_trial)))
+    return Placement(gpus, fits, share)

@@ -273,6 +273,7 @@ def tune_study(
         constraints=tuple(c for c in plan.constraints if c[0] in MEASURED_BY_TRIAL),
         width=s.budget.width,
         proxies=s.proxies,
+        memory_share=where.memory_share,
     )
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, settings=settings, data=plan.data),  # data goes to the object store once

@@ -41,6 +41,7 @@ class TrialSettings:
     constraints: tuple[tuple[str, str, float], ...] = ()  # --constraint: the trial checks those it measures
     width: float = 1.0  # below 1: train a reduced-width copy (the objectives stay the full network's)
     proxies: bool = False  # score the untrained network with the zero-cost proxies first
+    memory_share: float = 1.0  # of its device's memory (Placement.memory_share)
 
 
 def pick_trial_device() -> torch.device:
@@ -89,7 +90,9 @@ def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, 
         stats = measure(arch, input_size=recipe.image_size or None)  # what is trained
         device = pick_trial_device()
         # A batch too large for the memory free would swap or be killed: the largest that fits trains.
-        recipe, _ = fit_batch(scale_width(arch, settings.width), recipe, device, False, len(data.train_x))
+        recipe, _ = fit_batch(
+            scale_width(arch, settings.width), recipe, device, False, len(data.train_x), settings.memory_share
+        )
         record.update(
             arch=arch.to_json(),
             recipe=json.dumps(recipe.to_dict()),

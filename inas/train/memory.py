@@ -57,9 +57,10 @@ def footprint(arch: ArchConfig, recipe: TrainRecipe) -> tuple[int, int]:
     return int(per_image), params * 4 * STATE_COPIES.get(recipe.optimizer, 4)
 
 
-def memory_budget(device: torch.device) -> int | None:
+def memory_budget(device: torch.device, share: float = 1.0) -> int | None:
     """The bytes a step may take on `device`: INAS_MAX_MEMORY if set, else SHARE of what is free
-    (CUDA: the device's free memory; CPU: Linux's MemAvailable). None where it cannot be known."""
+    (CUDA: the device's free memory; CPU: Linux's MemAvailable), of which `share` where several
+    trials share the device (CUDA: no more than `share` of its total either). None where unknown."""
     stated = os.environ.get(MAX_MEMORY_ENV)
     if stated:
         match = SIZE.match(stated)
@@ -67,22 +68,28 @@ def memory_budget(device: torch.device) -> int | None:
             raise ConfigError(f"{MAX_MEMORY_ENV}={shown(stated)}: give bytes or a size like 4GB or 512MB")
         return int(float(match[1]) * 1024 ** "_KMG".index(match[2].upper() or "_"))
     if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0] * SHARE)
+        free, total = torch.cuda.mem_get_info(device)
+        return int(min(free, total * share) * SHARE)
     try:
         with open("/proc/meminfo") as f:
             kib = next(int(line.split()[1]) for line in f if line.startswith("MemAvailable:"))
     except (OSError, StopIteration, ValueError):
         return None
-    return int(kib * 1024 * SHARE)
+    return int(kib * 1024 * share * SHARE)
 
 
 def fit_batch(
-    arch: ArchConfig, recipe: TrainRecipe, device: torch.device, explicit: bool, images: int | None = None
+    arch: ArchConfig,
+    recipe: TrainRecipe,
+    device: torch.device,
+    explicit: bool,
+    images: int | None = None,
+    share: float = 1.0,
 ) -> tuple[TrainRecipe, str | None]:
     """`recipe` with a batch whose step fits the memory budget, and a note when the batch changed. A
     batch the user asked for (`explicit`) is never changed: one that does not fit is refused. `images`:
-    the training set's size, which no step exceeds."""
-    budget = memory_budget(device)
+    the training set's size, which no step exceeds. `share`: of the device, as for `memory_budget`."""
+    budget = memory_budget(device, share)
     per_image, fixed = footprint(arch, recipe)
     batch = min(recipe.batch_size, images or recipe.batch_size)
     need = per_image * batch + fixed

@@ -9,7 +9,7 @@ import torch
 
 from inas.errors import ConfigError
 from inas.model.presets import get_preset
-from inas.train.memory import fit_batch, memory_budget, step_bytes
+from inas.train.memory import SHARE, fit_batch, memory_budget, step_bytes
 from inas.train.recipe import RECIPES
 
 RECIPE = RECIPES.get("inas", "--recipe")()
@@ -34,6 +34,17 @@ def test_a_stated_limit_halves_the_default_batch_and_refuses_an_explicit_one(mon
     monkeypatch.setenv("INAS_MAX_MEMORY", "lots")
     with pytest.raises(ConfigError, match="INAS_MAX_MEMORY='lots'"):
         memory_budget(torch.device("cpu"))
+
+
+def test_a_trial_sharing_its_device_fits_to_its_share(monkeypatch):
+    monkeypatch.delenv("INAS_MAX_MEMORY", raising=False)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (60 * 2**30, 80 * 2**30))
+    cuda = torch.device("cuda")
+    assert memory_budget(cuda) == int(60 * 2**30 * SHARE)  # alone: what is free
+    assert memory_budget(cuda, 0.5) == int(40 * 2**30 * SHARE)  # half the GPU: half its memory
+    assert memory_budget(cuda, 0.9) == int(60 * 2**30 * SHARE)  # never more than is free
+    alone, quarter = memory_budget(torch.device("cpu")), memory_budget(torch.device("cpu"), 0.25)
+    assert quarter == pytest.approx(alone / 4, rel=0.1)  # MemAvailable moves a little between reads
 
 
 def test_train_keeps_a_step_under_the_stated_memory(tmp_path):
