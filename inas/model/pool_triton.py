@@ -15,17 +15,21 @@ BLOCK_P = 32
 
 
 @triton.jit
+def _tile(P, C, H, W, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr):
+    """This program's pixels (flat over N*H*W) and channels, their masks, and each pixel's n, h, w."""
+    p = tl.program_id(0) * BLOCK_P + tl.arange(0, BLOCK_P)
+    c = (tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)).to(tl.int64)
+    n = (p // (H * W)).to(tl.int64)
+    return p < P, c, c < C, n, (p % (H * W)) // W, p % W
+
+
+@triton.jit
 def _forward(
     x_ptr, y_ptr, w_ptr, P, C, H, W,
     sxn, sxc, sxh, sxw, syn, syc, syh, syw,
     BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr,
 ):  # fmt: skip
-    p = tl.program_id(0) * BLOCK_P + tl.arange(0, BLOCK_P)
-    c = (tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)).to(tl.int64)
-    pm, cm = p < P, c < C
-    n = (p // (H * W)).to(tl.int64)
-    h = (p % (H * W)) // W
-    w = p % W
+    pm, c, cm, n, h, w = _tile(P, C, H, W, BLOCK_P, BLOCK_C)
     best = tl.full([BLOCK_P, BLOCK_C], float("-inf"), tl.float32)
     code = tl.zeros([BLOCK_P, BLOCK_C], tl.int32)
     have = tl.zeros([BLOCK_P, BLOCK_C], tl.int32)
@@ -52,12 +56,7 @@ def _backward(
     sgn, sgc, sgh, sgw, swn, swc, swh, sww,
     BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr,
 ):  # fmt: skip
-    p = tl.program_id(0) * BLOCK_P + tl.arange(0, BLOCK_P)
-    c = (tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)).to(tl.int64)
-    pm, cm = p < P, c < C
-    n = (p // (H * W)).to(tl.int64)
-    h = (p % (H * W)) // W
-    w = p % W
+    pm, c, cm, n, h, w = _tile(P, C, H, W, BLOCK_P, BLOCK_C)
     acc = tl.zeros([BLOCK_P, BLOCK_C], tl.float32)
     for i in tl.static_range(3):
         for j in tl.static_range(3):
