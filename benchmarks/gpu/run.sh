@@ -7,10 +7,11 @@
 #   call 2: carry [".gpu"], command "bash benchmarks/gpu/run.sh 2", timeout_s 480   (~7 min)
 #
 # Sized for a session's 15 minutes of device time, a machine's start included. Part 1: throughput
-# against the seed's pipeline, the step's profile (PyTorch's max-pool, then the fused Triton one of
-# inas/model/pool.py: its first run on a GPU), trials sharing the GPU. Part 2: the seed's table
-# (GoogleNet at 14 epochs, inas recipe), then the headline search for a fixed time (SIGTERM stops it
-# cleanly: the study keeps what finished, and `--resume` continues it on a later machine).
+# against the seed's pipeline, the fused pool kernel of inas/model/pool.py alone (checked against
+# PyTorch's on the GPU, then both timed: its first run on one), the step's profile with PyTorch's pool
+# and with the fused one, trials sharing the GPU. Part 2: the seed's table (GoogleNet at 14 epochs,
+# inas recipe), then the headline search for a fixed time (SIGTERM stops it cleanly: the study keeps
+# what finished, and `--resume` continues it on a later machine).
 # Every step has its own time limit so that one slow step leaves the others their time; each writes
 # its output under $OUT (studies too: make reports from them here). A rehearsal on a machine without
 # a GPU: `OUT=/tmp/out SMOKE=1 bash benchmarks/gpu/run.sh 1` (tiny settings, same code paths).
@@ -52,14 +53,17 @@ data="imagefolder:$DATA"
 if [ "$SMOKE" = 1 ]; then  # tiny settings: the same code paths on a CPU, in a few minutes
   images=64 prof="--batch-size 16 --warmup-steps 5 --steps 2" share="--images 128 --ks 1,2" epochs=1
   search_budget="--budget proxy --trials 4" search_time=240 variants=Short4 table_data=synthetic:256
+  pool="--batch-size 1 --reps 1" pool_env="TRITON_INTERPRET=1"
 else
   images=25000 prof="" share="--images 20000 --epochs 1" epochs=14
   search_budget="--budget standard --trials 50" search_time=170 variants=GoogleNet table_data=$data
+  pool="" pool_env=""
 fi
 
 case "$part" in
 1)
   step 60 decode $py -c "from inas.data import load_dataset; d = load_dataset('$data'); print(d.name, tuple(d.train_x.shape))"
+  step 90 pool-kernel env $pool_env $py benchmarks/pool_kernel.py $pool
   step 100 throughput $py benchmarks/train_throughput.py --data "$data" --images "$images" --epochs 2 --peak-tflops 780
   step 60 profile $py benchmarks/step_profile.py --data "$data" $prof
   step 90 profile-fused-pool $py benchmarks/step_profile.py --data "$data" $prof --fused-pool
