@@ -9,7 +9,7 @@ move (read x, write y; read dy, write dx; plus PyTorch's int64 or our int8 index
 over `--bandwidth`.
 
     python benchmarks/pool_kernel.py --batch-size 512                 # GPU
-    TRITON_INTERPRET=1 python benchmarks/pool_kernel.py --batch-size 2 --reps 1   # CPU: the check only
+    TRITON_INTERPRET=1 python benchmarks/pool_kernel.py --batch-size 1 --reps 1 --warmup 0  # CPU: the check
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def step(fn, x: torch.Tensor, g: torch.Tensor) -> None:
     fn(x).backward(g)
 
 
-def timed_ms(fn, x: torch.Tensor, g: torch.Tensor, reps: int) -> float:
-    for _ in range(3):
+def timed_ms(fn, x: torch.Tensor, g: torch.Tensor, reps: int, warmup: int) -> float:
+    for _ in range(warmup):
         step(fn, x, g)
     times = []
     for _ in range(reps):
@@ -71,6 +71,8 @@ def main() -> None:
     parser.add_argument("--preset", default="seed/googlenet")
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--shapes", type=int, default=None, help="only the first N shapes (a rehearsal)")
     parser.add_argument("--bandwidth", type=float, default=4.3e12, help="bytes/s (H200 copy measured: 4.3e12)")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -81,7 +83,7 @@ def main() -> None:
     print(f"{args.preset} pools at batch {args.batch_size}, bf16, channels_last; forward + backward, ms (median)")
     print(f"{'N x C x H x W':>22} {'torch':>8} {'fused':>8} {'ratio':>6} {'floor t/f':>10}")
     total = {"torch": 0.0, "fused": 0.0}
-    for shape in pool_shapes(args.preset, args.batch_size):
+    for shape in pool_shapes(args.preset, args.batch_size)[: args.shapes]:
         x = torch.randn(shape, device=device).to(dtype).to(memory_format=torch.channels_last).requires_grad_()
         g = torch.randint(-4, 5, shape, device=device).to(dtype).to(memory_format=torch.channels_last)
         step(lambda t: F.max_pool2d(t, 3, 1, 1), x, g)
@@ -90,8 +92,8 @@ def main() -> None:
         wrong_y = int((FusedMaxPool3x3.apply(x).detach() != want_y).sum())
         wrong_dx = int((x.grad != want_dx).sum())
         ms = {
-            "torch": timed_ms(lambda t: F.max_pool2d(t, 3, 1, 1), x, g, args.reps),
-            "fused": timed_ms(FusedMaxPool3x3.apply, x, g, args.reps),
+            "torch": timed_ms(lambda t: F.max_pool2d(t, 3, 1, 1), x, g, args.reps, args.warmup),
+            "fused": timed_ms(FusedMaxPool3x3.apply, x, g, args.reps, args.warmup),
         }
         n = x.numel()
         floor = {k: 1e3 * n * (4 * 2 + 2 * b) / args.bandwidth for k, b in (("torch", 8), ("fused", 1))}

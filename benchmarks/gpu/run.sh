@@ -53,7 +53,7 @@ data="imagefolder:$DATA"
 if [ "$SMOKE" = 1 ]; then  # tiny settings: the same code paths on a CPU, in a few minutes
   images=64 prof="--batch-size 16 --warmup-steps 5 --steps 2" share="--images 128 --ks 1,2" epochs=1
   search_budget="--budget proxy --trials 4" search_time=240 variants=Short4 table_data=synthetic:256
-  pool="--batch-size 1 --reps 1" pool_env="TRITON_INTERPRET=1"
+  pool="--batch-size 1 --reps 1 --warmup 0 --shapes 3" pool_env="TRITON_INTERPRET=1"
 else
   images=25000 prof="" share="--images 20000 --epochs 1" epochs=14
   search_budget="--budget standard --trials 50" search_time=170 variants=GoogleNet table_data=$data
