@@ -20,14 +20,13 @@ import torch.multiprocessing as mp
 
 
 def trial(args: argparse.Namespace, barrier, ends) -> None:
-    from inas.data import ImageData, load_dataset
+    from inas.data import load_dataset
     from inas.model import get_preset
     from inas.train import TrainRecipe, pick_device, train
 
     torch.set_num_threads(max(1, torch.get_num_threads() // args.k))
     data = load_dataset(args.data)
-    n = args.images
-    data = ImageData(data.name, data.train_x[:n], data.train_y[:n], data.test_x[:10], data.test_y[:10], data.classes)
+    data = data.head(args.images, 10)
     arch = get_preset(args.preset, data.num_classes)
     recipe = TrainRecipe(epochs=args.epochs, batch_size=args.batch_size, val_fraction=0.0, augment="flip")
     device = pick_device(args.device)

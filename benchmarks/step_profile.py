@@ -19,7 +19,7 @@ from datetime import date
 import torch
 from torch.profiler import ProfilerActivity, profile, schedule
 
-from inas.data import ImageData, load_dataset
+from inas.data import load_dataset
 from inas.model import get_preset
 from inas.model.pool import use_fused_pool
 from inas.train import TrainRecipe, pick_device, train
@@ -70,7 +70,7 @@ def main() -> None:
     n = batch * (args.warmup_steps + args.steps + 1)
     if len(data.train_y) < n:
         parser.error(f"--data has {len(data.train_y)} training images; {n} needed for these steps")
-    data = ImageData(data.name, data.train_x[:n], data.train_y[:n], data.test_x[:10], data.test_y[:10], data.classes)
+    data = data.head(n, 10)
     arch = get_preset(args.preset, data.num_classes)
     recipe = TrainRecipe(epochs=1, batch_size=batch, val_fraction=0.0, augment="flip")
 

@@ -99,9 +99,7 @@ def main() -> None:
     gpu = device.type == "cuda"
     data = load_dataset(args.data, args.data_dir)
     images = args.images or (len(data.train_y) if gpu else 192)
-    data = ImageData(
-        data.name, data.train_x[:images], data.train_y[:images], data.test_x[:10], data.test_y[:10], data.classes
-    )
+    data = data.head(images, 10)
     arch = get_preset(args.preset, data.num_classes)
     flops_per_image = 3 * 2 * measure(arch).macs  # forward + backward ~ 3x the forward pass
     recipe = TrainRecipe(

@@ -14,7 +14,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,17 @@ class ImageData:
     @property
     def image_size(self) -> int:
         return int(self.train_x.shape[-1])
+
+    def head(self, train: int, test: int) -> ImageData:
+        """The first `train` training and `test` test images: for timing, where which ones does not matter
+        (an image folder's come sorted by class)."""
+        return replace(
+            self,
+            train_x=self.train_x[:train],
+            train_y=self.train_y[:train],
+            test_x=self.test_x[:test],
+            test_y=self.test_y[:test],
+        )
 
 
 STATS_SAMPLE = 10_000  # images the normalisation statistics are computed on

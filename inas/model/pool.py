@@ -7,8 +7,8 @@ version stores one int8 window position per output instead and computes the back
 quarter of the bytes. Same values and gradients as `F.max_pool2d` (first maximum in scan order wins
 a tie, NaN propagates), checked in tests under Triton's CPU interpreter.
 
-Off by default until a GPU measurement says it wins: `INAS_FUSED_POOL=1` (read when a network is
-built; Ray's trial processes inherit it) or `use_fused_pool(True)` turns it on for CUDA tensors.
+Off by default until a GPU measurement says it wins: `INAS_FUSED_POOL=1` (read at each forward pass;
+Ray's trial processes inherit it) or `use_fused_pool(True)` turns it on for CUDA tensors.
 """
 
 from __future__ import annotations

@@ -166,3 +166,11 @@ def test_imagefolder_decodes_once_and_notices_changes(tmp_path, monkeypatch):
             Image.fromarray(np.full((8, 8, 3), 200, dtype=np.uint8)).save(tmp_path / c / f"{i}.png")
     changed = load_dataset(f"imagefolder:{tmp_path}")
     assert len(opened) == 16 and changed.train_x.unique().tolist() == [200]
+
+
+def test_head_keeps_the_first_images_and_the_rest_of_the_dataset():
+    data = load_dataset("synthetic:100")
+    head = data.head(30, 5)
+    assert (len(head.train_y), len(head.test_y)) == (30, 5)
+    assert torch.equal(head.train_x, data.train_x[:30]) and torch.equal(head.test_y, data.test_y[:5])
+    assert (head.name, head.classes) == (data.name, data.classes)
