@@ -15,6 +15,8 @@ from typing import Any
 import optuna
 from ray.tune import Callback
 
+from inas.search.stop import STOP_REQUESTED
+
 
 class Heartbeat(Callback):
     """Record a heartbeat for each trial number `live()` returns: at once for a new one, then every
@@ -49,10 +51,8 @@ class Heartbeat(Callback):
 
 class StopOnSignal(Callback):
     """Raise KeyboardInterrupt from Tune's loop once Ctrl-C or SIGTERM asked for a stop
-    (`inas.search.runner.STOP_REQUESTED`), in case the first one was swallowed on its way."""
+    (`inas.search.stop.STOP_REQUESTED`), in case the first one was swallowed on its way."""
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
-        from inas.search.runner import STOP_REQUESTED
-
         if STOP_REQUESTED.is_set():
             raise KeyboardInterrupt

@@ -9,12 +9,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import signal
 import tempfile
-import threading
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +22,7 @@ from inas.errors import ConfigError, InasError, Interrupted, shown
 from inas.search.cluster import Placement, placement, ray_session, scoped_env
 from inas.search.plan import MEASURED_BY_TRIAL, SearchPlan, plan_search
 from inas.search.settings import SearchSettings, make_sampler
+from inas.search.stop import STOP_REQUESTED, SearchStopped, signals_as_interrupt
 from inas.search.trial import TrialSettings, run_trial
 from inas.space.sampling import sample
 from inas.space.schema import SearchSpace
@@ -133,40 +131,6 @@ def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()
         # Again inside: Ray's core installs its own SIGTERM handler, which aborts the driver.
         with ray_session(s), signals_as_interrupt():
             return _search(plan, view, callbacks)
-
-
-class SearchStopped(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM stopped Tune; `stopped`: how many of the search's running trials were failed."""
-
-    def __init__(self, stopped: int):
-        super().__init__(stopped)
-        self.stopped = stopped
-
-
-# Set by Ctrl-C or SIGTERM. The KeyboardInterrupt raised at once can land inside library code that
-# swallows it (seen once in CI: a SIGINT ignored, the search ran to its end); StopOnSignal raises it
-# again from Tune's loop, where nothing does.
-STOP_REQUESTED = threading.Event()
-
-
-@contextlib.contextmanager
-def signals_as_interrupt() -> Iterator[None]:
-    """Ctrl-C and SIGTERM (what `kill`, systemd and job schedulers send) stop a search: running
-    trials are marked, finished ones kept. Only the main thread can take signals."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        STOP_REQUESTED.set()
-        raise KeyboardInterrupt
-
-    before = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
 
 
 def _search(plan: SearchPlan, view: str | None, callbacks: tuple) -> SearchSummary:

@@ -51,7 +51,7 @@ def test_a_storage_without_heartbeat_is_left_alone(tmp_path):
 
 def test_a_stop_asked_for_is_raised_again_from_tunes_loop():
     from inas.search.heartbeat import StopOnSignal
-    from inas.search.runner import STOP_REQUESTED
+    from inas.search.stop import STOP_REQUESTED
 
     stop = StopOnSignal()
     stop.on_step_begin(0, [])  # nothing asked: the loop goes on
