@@ -16,10 +16,10 @@ from inas.limits import MAX_PRESCREEN
 from inas.model.config import ArchConfig
 from inas.model.proxies import PROXIES
 from inas.search.settings import OBJECTIVES, SearchSettings, make_sampler
-from inas.search.warmstart import warm_start_points
 from inas.space.registry import load_space
 from inas.space.sampling import resolve, sample
 from inas.space.schema import SearchSpace
+from inas.space.warmstart import warm_start_points
 from inas.study.choose import check_constraints, constraint_name, parse_constraints
 from inas.study.storage import check_study_name, check_url, default_storage
 from inas.train.recipe import TrainRecipe
