@@ -12,9 +12,9 @@ import plotly.graph_objects as go
 from optuna.trial import TrialState
 
 from inas.reproduce.experiments import Experiment
-from inas.search.runner import SearchSettings, SearchSummary, pending_points, run_search
-from inas.search.settings import Budget
-from inas.study.record import trained
+from inas.search.runner import SearchSummary, run_search
+from inas.search.settings import Budget, SearchSettings
+from inas.study.record import pending_points, trained
 from inas.study.storage import check_study_name, check_url, default_storage, open_storage, sqlite_path
 
 
