@@ -34,8 +34,8 @@ from inas.files import check_out_dir, make_ordinary, read_json
 from inas.model.config import ArchConfig
 from inas.model.network import GoogLeNet, build
 from inas.model.stats import measure
-from inas.train.loop import normalisation
 from inas.train.metrics import TrainResult
+from inas.train.normalise import normalisation
 from inas.train.recipe import TrainRecipe
 
 FORMAT = "inas-model/1"

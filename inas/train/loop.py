@@ -15,12 +15,13 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
-from inas.data.datasets import ImageData, channel_stats, stratified_split
+from inas.data.datasets import ImageData, stratified_split
 from inas.data.loader import DeviceLoader
 from inas.errors import ConfigError, DataError, shown
 from inas.model.config import ArchConfig
 from inas.model.network import GoogLeNet, build, count_params
 from inas.train.metrics import EpochMetrics, TrainResult, topk_correct
+from inas.train.normalise import normalisation
 from inas.train.recipe import TrainRecipe, validate_recipe
 
 EpochCallback = Callable[[EpochMetrics, TrainResult], bool]  # return False to stop training
@@ -62,15 +63,6 @@ def make_schedule(opt: torch.optim.Optimizer, r: TrainRecipe, steps_per_epoch: i
     if r.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total), True
     return torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=r.step_gamma), False
-
-
-def normalisation(data: ImageData, r: TrainRecipe) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and std of the images `r` trains on (its training split, not the validation
-    images), the same for every network trained with `r` on `data`."""
-    train_x = data.train_x
-    if r.val_fraction > 0:
-        train_x = train_x[stratified_split(data.train_y, r.val_fraction, r.seed)[1]]
-    return channel_stats(train_x, r.seed)
 
 
 def proxy_batch(data: ImageData, r: TrainRecipe, size: int, n: int = 64) -> torch.Tensor:

@@ -1,6 +1,8 @@
 """Writing a model folder and loading it back: exact logits, and clear errors for broken folders."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -18,7 +20,8 @@ from inas.train.bundle import (
     shown_figures,
     write_bundle,
 )
-from inas.train.loop import normalisation, train
+from inas.train.loop import train
+from inas.train.normalise import normalisation
 from inas.train.recipe import TrainRecipe
 
 
@@ -47,6 +50,17 @@ def test_round_trip_gives_the_same_logits_exactly(tmp_path, trained):
         assert torch.equal(loaded(x), model(x))
     assert not loaded.training and loaded.config == model.config
     assert loaded.bundle.classes == trained[1].classes and loaded.bundle.input_size == 16
+
+
+def test_loading_a_model_leaves_the_trainer_unimported(tmp_path, trained):
+    """`inas.load_model` needs the network and the bundle, not the training loop (nor what it imports)."""
+    code = (
+        "import sys, inas; inas.load_model(sys.argv[1]); "
+        "loaded = sorted(m for m in sys.modules if m.startswith('inas.')); "
+        "assert 'inas.train.loop' not in loaded, loaded"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(write(tmp_path, trained))], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
 
 
 def test_failed_write_leaves_nothing(tmp_path, trained):
