@@ -171,6 +171,15 @@ def module_name(stage: int, module: int) -> str:
     return f"{stage + 3}{letter}"
 
 
+def parse_module_name(name: str) -> tuple[int, int]:
+    """(stage, module) indices of a GoogLeNet module name, the inverse of `module_name`: "4a" is (1, 0).
+    The caller has checked the name's form (a space's `MODULE_NAME`, or a name `module_name` made)."""
+    stage, sep, index = name.partition("_")
+    if sep:
+        return int(stage) - 3, int(index)
+    return int(name[:-1]) - 3, ord(name[-1]) - ord("a")
+
+
 def aux_heads_at(
     names: tuple[str, ...] | list[str], depths: tuple[int, ...], like: tuple[AuxHeadCfg, ...] = ()
 ) -> tuple[AuxHeadCfg, ...]:
@@ -178,8 +187,8 @@ def aux_heads_at(
     stage's last module. `like` gives each head's settings by position (default: the paper's)."""
     heads: dict[tuple[int, int], AuxHeadCfg] = {}
     for i, name in enumerate(names):
-        stage = int(name[:-1]) - 3
-        module = min(ord(name[-1]) - ord("a"), depths[stage] - 1)
+        stage, module = parse_module_name(name)
+        module = min(module, depths[stage] - 1)
         template = like[i] if i < len(like) else AuxHeadCfg(stage=stage, module=module)
         heads.setdefault((stage, module), dataclasses.replace(template, stage=stage, module=module))
     return tuple(heads[k] for k in sorted(heads))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from inas.model.config import ArchConfig, module_name
+from inas.model.config import ArchConfig, module_name, parse_module_name
 from inas.model.presets import get_preset
 from inas.space.schema import Dim, SearchSpace
 
@@ -69,7 +69,7 @@ def dimensions(space: SearchSpace) -> list[DimSpec]:
         bounds = [depth_bounds(space, b, i) for b in bases if i < len(b.stages)]
         always, most = min(lo for lo, _ in bounds), max(hi for _, hi in bounds)
         # Only modules with a dimension of their own are visited: a stage may be deep.
-        tupled = sorted(int(ord(n[1]) - ord("a")) for n in ch.tuples if int(n[0]) - 3 == i)
+        tupled = sorted(j for stage, j in map(parse_module_name, ch.tuples) if stage == i)
         for j in range(most) if scope == "module" else tupled:
             name = module_name(i, j)
             # Without a depth dimension the stage's depth comes from the chosen base.

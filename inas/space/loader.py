@@ -38,7 +38,9 @@ from inas.model.config import (
     NORMS,
     aux_head_names,
     aux_heads_at,
+    module_name,
     parse_module,
+    parse_module_name,
     validate,
 )
 from inas.model.presets import get_preset, list_presets
@@ -386,15 +388,15 @@ def _recipe_check(ctx: _Ctx, key: str):
 
 def _check_module(ctx: _Ctx, space: SearchSpace, name: str, path: str) -> None:
     """A module name in the file must exist in some candidate of the space."""
-    stage, index = int(name[0]) - 3, ord(name[1]) - ord("a")
+    stage, index = parse_module_name(name)
     bases = [get_preset(b) for b in space.base.values()]
     reach = [depth_bounds(space, cfg, stage)[1] for cfg in bases if stage < len(cfg.stages)]
     if not reach:
-        raise ctx.error(path, f"module {name}: no base of this space has a stage {name[0]}")
+        raise ctx.error(path, f"module {name}: no base of this space has a stage {stage + 3}")
     if index >= max(reach):
-        last = chr(ord("a") + max(reach) - 1)
+        first, last = module_name(stage, 0), module_name(stage, max(reach) - 1)
         raise ctx.error(
-            path, f"module {name}: stage {name[0]} has at most {max(reach)} modules here ({name[0]}a..{name[0]}{last})"
+            path, f"module {name}: stage {stage + 3} has at most {max(reach)} modules here ({first}..{last})"
         )
 
 
@@ -434,7 +436,7 @@ def _check_candidates(ctx: _Ctx, space: SearchSpace) -> None:
         # on the base checks every candidate. Without `aux_heads` the base keeps its own heads.
         choices = space.aux_heads.values() if space.aux_heads else [aux_head_names(cfg)]
         for choice in choices:
-            names = [n for n in choice if int(n[0]) - 3 < len(cfg.stages)]
+            names = [n for n in choice if parse_module_name(n)[0] < len(cfg.stages)]
             try:
                 validate(dataclasses.replace(probe, aux_heads=aux_heads_at(names, probe.depths)), f"base {base_name}")
             except ConfigError as e:

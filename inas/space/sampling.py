@@ -12,7 +12,15 @@ from typing import Any
 
 import optuna
 
-from inas.model.config import ArchConfig, InceptionCfg, StageCfg, aux_head_names, aux_heads_at, validate
+from inas.model.config import (
+    ArchConfig,
+    InceptionCfg,
+    StageCfg,
+    aux_head_names,
+    aux_heads_at,
+    parse_module_name,
+    validate,
+)
 from inas.model.presets import get_preset
 from inas.space.dims import count_points, dimensions
 from inas.space.schema import Candidate, Dim, SearchSpace, _label
@@ -88,7 +96,7 @@ def sample(space: SearchSpace, trial: optuna.trial.BaseTrial, num_classes: int |
     head = dataclasses.replace(base.head, **{k: got[("head", None, None, k)] for k in space.head})
     # Heads follow the modules they are named after; without `aux_heads` the base keeps its own.
     names = got[("aux_heads", None, None, None)] if space.aux_heads is not None else aux_head_names(base)
-    names = [n for n in names if int(n[0]) - 3 < len(stages)]
+    names = [n for n in names if parse_module_name(n)[0] < len(stages)]
     like = base.aux_heads if space.aux_heads is None else ()
     aux = aux_heads_at(names, tuple(len(s.modules) for s in stages), like)
     arch = ArchConfig(

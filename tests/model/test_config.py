@@ -149,3 +149,12 @@ def test_scale_width_keeps_depth_and_rounds_channels():
     assert quarter.stages[0].modules[0].as_tuple() == (16, 24, 32, 4, 8, 8)  # 3a: 64, 96, 128, 16, 32, 32
     assert all(c % 4 == 0 and c >= 4 for s in quarter.stages for m in s.modules for c in m.as_tuple())
     assert scale_width(cfg, 1.0) is cfg
+
+
+def test_module_names_parse_back_to_their_indices():
+    from inas.model.config import module_name, parse_module_name
+
+    assert parse_module_name("3a") == (0, 0) and parse_module_name("4e") == (1, 4)
+    for stage in range(7):
+        for module in range(30):  # past "z" too
+            assert parse_module_name(module_name(stage, module)) == (stage, module)
