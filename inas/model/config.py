@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,10 @@ STEM_CHANNELS = 192
 AUX_POOL = 5  # the paper's auxiliary heads start with a 5x5/3 average pool
 AUX_STRIDE = 3
 BRANCHES = ("c1", "c3_reduce", "c3", "c5_reduce", "c5", "pool_proj")
+# The channel counts a branch's width covers, as a space's `channels.branches` names them.
+BRANCH_WIDTHS = {"c1": ("c1",), "c3": ("c3_reduce", "c3"), "c5": ("c5_reduce", "c5"), "pool_proj": ("pool_proj",)}
+# What a budget's reduced-width copy rounds channels to (a space rounds to its own `channels.round_to`).
+BUDGET_MULTIPLE = 4
 
 
 @dataclass(frozen=True)
@@ -198,17 +203,28 @@ def aux_head_names(cfg: ArchConfig) -> tuple[str, ...]:
     return tuple(module_name(a.stage, a.module) for a in cfg.aux_heads)
 
 
-def scale_width(cfg: ArchConfig, factor: float, multiple: int = 4) -> ArchConfig:
-    """The same network with every Inception channel count scaled by `factor`, rounded to a multiple of
-    `multiple` (at least `multiple`): a reduced-width copy, cheaper to train, with the same depth and
-    options. The stem and the auxiliary heads keep their sizes."""
+def scale_module(m: InceptionCfg, factors: Mapping[str, float], multiple: int) -> InceptionCfg:
+    """`m` with each branch named in `factors` (c1, c3, c5, pool_proj; a branch's reduction scales with
+    it) scaled by its factor and rounded to a multiple of `multiple`, at least `multiple`: the one
+    rounding of a width, for a space's multipliers and a budget's reduced width alike. Other branches
+    keep their channels."""
+    values = dataclasses.asdict(m)
+    for branch, factor in factors.items():
+        for f in BRANCH_WIDTHS[branch]:
+            values[f] = max(multiple, round(values[f] * factor / multiple) * multiple)
+    return InceptionCfg(**values)
+
+
+def scale_width(cfg: ArchConfig, factor: float, multiple: int = BUDGET_MULTIPLE) -> ArchConfig:
+    """The same network with every Inception channel count scaled by `factor` (`scale_module` on every
+    branch): a reduced-width copy, cheaper to train, with the same depth and options. The stem and the
+    auxiliary heads keep their sizes; a factor of 1 is the network itself, unrounded."""
     if factor == 1:
         return cfg
-
-    def scaled(m: InceptionCfg) -> InceptionCfg:
-        return InceptionCfg.of([max(multiple, round(c * factor / multiple) * multiple) for c in m.as_tuple()])
-
-    stages = tuple(dataclasses.replace(s, modules=tuple(scaled(m) for m in s.modules)) for s in cfg.stages)
+    factors = dict.fromkeys(BRANCH_WIDTHS, factor)
+    stages = tuple(
+        dataclasses.replace(s, modules=tuple(scale_module(m, factors, multiple) for m in s.modules)) for s in cfg.stages
+    )
     return dataclasses.replace(cfg, stages=stages)
 
 

@@ -34,6 +34,7 @@ from inas import checks, limits
 from inas.errors import ConfigError, SpaceError, shown
 from inas.model.config import (
     BLOCK_KINDS,
+    BRANCH_WIDTHS,
     KERNEL5,
     NORMS,
     aux_head_names,
@@ -64,7 +65,7 @@ TOP_KEYS = (
 )
 CHANNEL_KEYS = ("tuples", "multiplier", "scope", "per_branch", "branches", "round_to")
 SCOPES = ("module", "stage", "network")
-MULTIPLIED = ("c1", "c3", "c5", "pool_proj")
+MULTIPLIED = tuple(BRANCH_WIDTHS)  # the branches a multiplier may widen: the ones scale_module knows
 MODULE_NAME = re.compile(r"^([3-9])([a-z])$")
 
 

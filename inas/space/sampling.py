@@ -19,6 +19,7 @@ from inas.model.config import (
     aux_head_names,
     aux_heads_at,
     parse_module_name,
+    scale_module,
     validate,
 )
 from inas.model.presets import get_preset
@@ -27,7 +28,6 @@ from inas.space.schema import Candidate, Dim, SearchSpace, _label
 from inas.train.recipe import TrainRecipe
 
 SCALAR = (str, int, float, bool)
-WIDENS = {"c1": ("c1",), "c3": ("c3_reduce", "c3"), "c5": ("c5_reduce", "c5"), "pool_proj": ("pool_proj",)}
 
 
 def suggest(trial: optuna.trial.BaseTrial, name: str, dim: Dim) -> Any:
@@ -42,14 +42,6 @@ def suggest(trial: optuna.trial.BaseTrial, name: str, dim: Dim) -> Any:
     if dim.kind == "int":
         return trial.suggest_int(name, int(dim.low), int(dim.high), step=int(dim.step or 1), log=dim.log)
     return trial.suggest_float(name, float(dim.low), float(dim.high), step=dim.step, log=dim.log)
-
-
-def _scale(m: InceptionCfg, factors: dict[str, float], round_to: int) -> InceptionCfg:
-    values = dataclasses.asdict(m)
-    for branch, factor in factors.items():
-        for f in WIDENS[branch]:
-            values[f] = max(round_to, round(values[f] * factor / round_to) * round_to)
-    return InceptionCfg(**values)
 
 
 def sample(space: SearchSpace, trial: optuna.trial.BaseTrial, num_classes: int | None = None) -> Candidate:
@@ -90,7 +82,7 @@ def sample(space: SearchSpace, trial: optuna.trial.BaseTrial, num_classes: int |
             m = stage.modules[min(j, len(stage.modules) - 1)]
             if ("tuple", i, j, None) in got:
                 m = InceptionCfg.of(got[("tuple", i, j, None)])
-            modules.append(_scale(m, factors(i, j), ch.round_to) if scope else m)
+            modules.append(scale_module(m, factors(i, j), ch.round_to) if scope else m)
         stages.append(StageCfg(tuple(modules), stage.downsample))
     block = dataclasses.replace(base.block, **{k: got[("block", None, None, k)] for k in space.block})
     head = dataclasses.replace(base.head, **{k: got[("head", None, None, k)] for k in space.head})

@@ -151,6 +151,15 @@ def test_scale_width_keeps_depth_and_rounds_channels():
     assert scale_width(cfg, 1.0) is cfg
 
 
+def test_scale_module_widens_a_branch_with_its_reduction():
+    from inas.model.config import scale_module
+
+    m = InceptionCfg(64, 96, 128, 16, 32, 32)
+    assert scale_module(m, {"c3": 0.5}, 8).as_tuple() == (64, 48, 64, 16, 32, 32)
+    assert scale_module(m, {"c1": 0.01, "pool_proj": 1.5}, 8).as_tuple() == (8, 96, 128, 16, 32, 48)  # at least 8
+    assert scale_module(m, {"c5": 1.0}, 1) == m
+
+
 def test_module_names_parse_back_to_their_indices():
     from inas.model.config import module_name, parse_module_name
 
