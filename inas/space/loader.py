@@ -67,6 +67,9 @@ CHANNEL_KEYS = ("tuples", "multiplier", "scope", "per_branch", "branches", "roun
 SCOPES = ("module", "stage", "network")
 MULTIPLIED = tuple(BRANCH_WIDTHS)  # the branches a multiplier may widen: the ones scale_module knows
 MODULE_NAME = re.compile(r"^([3-9])([a-z])$")
+# A search names its study after the space (`studies/NAME.db`), so a space's name obeys the study-name
+# rule (inas.study.storage.check_study_name), or the search would blame a --study never given.
+SPACE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class _Ctx:
@@ -281,8 +284,12 @@ def parse_space(data: Any, source: str) -> SearchSpace:
         if key not in data:
             raise ctx.error(key, f"missing; add `{key}:` (see `inas space show googlenet_depth` for an example)")
     name = data["name"]
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise ctx.error("name", f"must be a word of letters, digits, '_', '-' or '.', got {shown(name)}")
+    if not isinstance(name, str) or len(name) > limits.MAX_NAME_CHARS or not SPACE_NAME.fullmatch(name):
+        raise ctx.error(
+            "name",
+            f"must be a word of up to {limits.MAX_NAME_CHARS} letters, digits, '_', '-' or '.' starting with a "
+            f"letter or digit (the space's study takes its name), got {shown(name)}; rename the space",
+        )
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ctx.error("description", "must be text")

@@ -3,9 +3,11 @@ import textwrap
 
 import pytest
 
-from inas.errors import SpaceError
+from inas.errors import ConfigError, SpaceError
+from inas.limits import MAX_NAME_CHARS
 from inas.space import count_points, dimensions, load_space, sample_many
 from inas.space.registry import builtin_dir
+from inas.study.storage import check_study_name
 from tests.space.test_registry import BUILTIN
 
 
@@ -128,6 +130,11 @@ BAD = [
     ("name: s\nbase: seed/resnet\n", r"base: unknown preset 'seed/resnet'; choose one of seed/googlenet"),
     ("name: s\nbase: {low: 1, high: 2}\n", r"base\.low: unknown preset 1"),
     ("name: [s]\nbase: seed/googlenet\n", r"name: must be a word"),
+    (
+        "name: .s\nbase: seed/googlenet\n",
+        r"name: must be a word .* starting with a letter or digit .*; rename the space",
+    ),
+    ("name: -s\nbase: seed/googlenet\n", r"name: must be a word .*, got '-s'; rename the space"),
     ("- just\n- a list\n", r"expected a mapping"),
     ("name: s\nbase: seed/googlenet\ndepth: {4: {low: 1\n", r"not valid YAML at line"),
 ]
@@ -140,6 +147,20 @@ def test_bad_space_names_file_key_and_fix(tmp_path, text, message):
         load_space(path)
     assert str(err.value).startswith(path), "the message names the file first"
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "name", ["s", "a.b-c_1", "9", ".s", "-s", "_s", "a" * MAX_NAME_CHARS, "a" * (MAX_NAME_CHARS + 1)]
+)
+def test_a_space_loads_exactly_when_its_name_can_name_a_study(tmp_path, name):
+    path = write(tmp_path, f"name: '{name}'\nbase: seed/googlenet\n")
+    try:
+        check_study_name(name)
+    except ConfigError:
+        with pytest.raises(SpaceError, match=r"name: must be a word"):
+            load_space(path)
+    else:
+        assert load_space(path).name == name
 
 
 def test_d2l_variants_space():
