@@ -125,10 +125,6 @@ def parse_objectives(text: str) -> tuple[str, ...]:
     return names
 
 
-def get_budget(name: str) -> Budget:
-    return BUDGETS.get(name, "--budget")
-
-
 @dataclass(frozen=True)
 class SearchSettings:
     """Everything `inas search` is asked, before anything is loaded or checked."""

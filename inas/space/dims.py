@@ -13,16 +13,14 @@ from inas.model.config import ArchConfig, module_name, parse_module_name
 from inas.model.presets import get_preset
 from inas.space.schema import Dim, SearchSpace
 
-# What a dimension sets: the base preset, a stage's depth, a width multiplier, a module's channel
-# tuple, a block or head option, the auxiliary heads, or a recipe value.
-ROLES = ("base", "depth", "multiplier", "tuple", "block", "head", "aux_heads", "recipe")
-
 
 @dataclass(frozen=True)
 class DimSpec:
-    """One dimension: its parameter name, values and condition (as `inas space show` lists them), and
-    where it applies: `stage` and `module` indices (None: not tied to one) and `key` (the block, head
-    or recipe field; the branch of a per-branch multiplier)."""
+    """One dimension: its parameter name, values and condition (as `inas space show` lists them), what
+    it sets (`role`: base, the preset; depth, a stage's; multiplier, a width; tuple, a module's channels;
+    block or head, an option; aux_heads; recipe, a value), and where it applies: `stage` and `module`
+    indices (None: not tied to one) and `key` (the block, head or recipe field; the branch of a
+    per-branch multiplier)."""
 
     name: str
     dim: Dim
