@@ -1,11 +1,12 @@
 """The Inception pool branch's 3x3 / stride 1 / pad 1 max-pool, with an opt-in fused Triton kernel.
 
-On an H100 this pool took 32% of an eager training step of the seed's GoogLeNet (PyTorch's kernel
-writes an int64 index per output and its NHWC backward is slow; see ../shared/DESIGN.md). The fused
-version stores one int8 window position per output instead and computes the backward as a gather
-(each input sums the gradients of the up to 9 outputs that chose it): no atomics, deterministic, a
-quarter of the bytes. Same values and gradients as `F.max_pool2d` (first maximum in scan order wins
-a tie, NaN propagates), checked in tests under Triton's CPU interpreter.
+PyTorch's kernel writes an int64 index per output, which its backward reads back. The fused
+version stores one int8 window position per output instead (an eighth of the index's bytes) and
+computes the backward as a gather (each input sums the gradients of the up to 9 outputs that chose
+it): no atomics, deterministic. Same values and gradients as `F.max_pool2d` (first maximum in scan
+order wins a tie, NaN propagates), checked in tests under Triton's CPU interpreter. The pool's share
+of a training step is what `benchmarks/step_profile.py` measures, the kernel against PyTorch's what
+`benchmarks/pool_kernel.py` does; benchmarks/RESULTS.md holds no GPU figure of either yet.
 
 Off by default until a GPU measurement says it wins: `INAS_FUSED_POOL=1` (read at each forward pass;
 Ray's trial processes inherit it) or `use_fused_pool(True)` turns it on for CUDA tensors.

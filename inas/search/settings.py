@@ -74,8 +74,11 @@ BUDGETS: Registry[Budget] = Registry(
 DEFAULT_BUDGET = "standard"
 
 
-# With --constraint, every sampler but random learns where the feasible candidates lie from the
-# constraint values the searcher sets on each trial (Optuna 5's `Trial.set_constraint`).
+# With --constraint the searcher sets every trial's constraint values (`Trial.set_constraint`), which
+# Optuna 5's samplers read without a constraints_func: TPE on COMPLETE and PRUNED trials, so it learns
+# from the candidates the screen ruled out (told PRUNED, never trained); NSGA-II on COMPLETE trials only,
+# so from trained ones alone (a latency bound); GP likewise, which is why the plan refuses it with
+# --constraint; random reads none.
 def _tpe(seed: int) -> optuna.samplers.BaseSampler:
     import optuna
 
