@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -41,44 +43,113 @@ def read_json(path: Path, error: type[InasError], fix: str) -> Any:
         raise error(f"{path}: not valid JSON ({why}); {fix}") from None
 
 
-def make_ordinary(path: Path) -> None:
-    """Give `path` the mode a newly created file gets under the user's umask (0o666 less the umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def make_ordinary(path: Path, folder: bool = False) -> None:
+    """Give `path` the mode a newly created file (or folder) gets under the user's umask."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~umask())
+
+
+STDOUT = "-"  # `--out -`: the output streamed to stdout, where a command can stream it
+
+
+def is_stdout(path: Path | str | None) -> bool:
+    return path is not None and str(path) == STDOUT
+
+
+def _lstat(path: Path, option: str) -> os.stat_result | None:
+    """What is at `path` itself (a link is not followed), or None."""
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as e:  # a component that is a file, a name too long, a folder we may not enter
+        raise InasError(f"{option} {path}: cannot use this path ({e.strerror}); choose another") from None
+
+
+def _check_can_create_in(path: Path, option: str) -> None:
+    """The nearest existing folder above `path` takes a new entry: tried by making one and removing it
+    (as root, `os.access` says yes to /proc and to read-only mounts), before any work is done."""
+    path = Path(path).absolute()  # not resolve(): a link is judged as a link, never followed
+    parent = next((p for p in path.parents if os.path.lexists(p)), None)
+    if parent is None or not parent.is_dir():
+        raise InasError(f"{option} {path}: cannot make it under {parent}; choose a writable path")
+    try:
+        probe = tempfile.mkdtemp(dir=parent, prefix=".inas-probe-")
+        os.rmdir(probe)
+    except OSError as e:
+        raise InasError(
+            f"{option} {path}: cannot write under {parent} ({e.strerror}); choose a writable path"
+        ) from None
+
+
+def check_out_file(path: Path, option: str = "--out", stream: bool = True) -> None:
+    """Refuse, before any work, an output file path where something other than a regular file is
+    (a link, even a dangling one, a device, a FIFO, a socket, a folder), or whose folder cannot be
+    written. `stream`: the command takes `--out -` for stdout (said in the fix)."""
+    path = Path(path)
+    st = _lstat(path, option)
+    fix = "give a file path (a new one or a regular file)" + (f", or {option} - for stdout" if stream else "")
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            raise InasError(f"{option} {path}: is a symbolic link, which inas never writes through; {fix}")
+        if stat.S_ISDIR(st.st_mode):
+            raise InasError(f"{option} {path}: is a folder; give a file path")
+        if not stat.S_ISREG(st.st_mode):
+            raise InasError(f"{option} {path}: is not a regular file (a device, FIFO or socket); {fix}")
+    _check_can_create_in(path, option)
 
 
 def check_out_dir(out: Path, option: str = "--out") -> None:
-    """Refuse a destination folder that holds something, or cannot be made, before any work is done."""
-    out = Path(out).resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InasError(f"{option} {out}: exists and is not an empty folder; choose a new folder")
-    parent = next((p for p in out.parents if p.exists()), None)
-    if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise InasError(f"{option} {out}: cannot make a folder under {parent}; choose a writable path")
+    """Refuse, before any work, a destination folder that is a link, holds something, is a mount point,
+    or cannot be made: what is written there is only ever a folder this command made."""
+    out = Path(out)
+    st = _lstat(out, option)
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            raise InasError(f"{option} {out}: is a symbolic link, which inas never writes through; choose a new folder")
+        if not stat.S_ISDIR(st.st_mode) or any(out.iterdir()):
+            raise InasError(f"{option} {out}: exists and is not an empty folder; choose a new folder")
+        if os.path.ismount(out):  # it could not be replaced by the finished folder
+            raise InasError(f"{option} {out}: is a mount point; choose a new folder")
+    _check_can_create_in(out, option)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write the whole file or leave what was there: a temp file in the same folder, renamed."""
+def write_atomic(path: Path, text: str, option: str = "--out") -> None:
+    """Write the whole file or leave what was there: a temp file in the same folder, renamed over a
+    regular file or nothing (never over a link, a device, a FIFO, a socket or a folder)."""
     path = Path(path)
-    if path.is_dir():
-        raise InasError(f"--out {path}: is a folder; give a file path")
+    check_out_file(path, option)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     except OSError as e:
-        raise InasError(f"--out {path}: cannot write there ({e.strerror}); choose a writable path") from None
+        raise InasError(f"{option} {path}: cannot write there ({e.strerror}); choose a writable path") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         make_ordinary(Path(tmp))  # mkstemp makes it private; a report is an ordinary file
+        check_out_file(path, option)  # again: something may have been put there while we wrote
         os.replace(tmp, path)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
-        raise InasError(f"--out {path}: cannot write it ({e.strerror}); choose another path") from None
+        raise InasError(f"{option} {path}: cannot write it ({e.strerror}); choose another path") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_out(path: Path | str, text: str, option: str = "--out") -> None:
+    """`write_atomic`, or the text on stdout for `--out -`."""
+    if is_stdout(path):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_atomic(Path(path), text, option)
 
 
 DASHBOARDS = Path("dashboards")  # the default home of reports and experiment tables

@@ -5,11 +5,14 @@ folder is hashed before and after)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import resource
+import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,6 +24,8 @@ import pytest
 
 from inas import limits
 
+OUTSIDE = "outside"  # beside the working folder: where planted links point; it must not change
+DEVICES = ("/dev/null", "/dev/zero")
 MEMORY = 8 << 30  # address space: torch maps about 3 GiB before it does anything
 SECONDS = 90
 
@@ -95,6 +100,54 @@ def one_class(root: Path) -> None:
     folder.mkdir(parents=True)
     for i in range(3):
         Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(folder / f"{i}.png")
+
+
+def link(name: str, target: str, make_target: str | None = None) -> Callable[[Path], None]:
+    """A symbolic link `name` -> `target` (relative to the working folder); `make_target`: give the
+    target that content first ("folder" for an empty folder)."""
+
+    def make(root: Path) -> None:
+        dest = root / target
+        if make_target == "folder":
+            dest.mkdir(parents=True, exist_ok=True)
+        elif make_target is not None:
+            dest.write_text(make_target)
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).symlink_to(target)
+
+    return make
+
+
+def fifo(name: str) -> Callable[[Path], None]:
+    return lambda root: os.mkfifo(root / name)
+
+
+def both(*makers: Callable[[Path], None]) -> Callable[[Path], None]:
+    def make(root: Path) -> None:
+        for m in makers:
+            m(root)
+
+    return make
+
+
+def study(root: Path) -> None:
+    study_db(root, "s.db", "s")
+
+
+def wal_study(root: Path) -> None:
+    """A study in WAL mode, as a search leaves it (readers of such a file make -wal and -shm)."""
+    path = study_db(root, "s.db", "s")
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
+def null_node(root: Path) -> None:
+    """A character device like /dev/null, made where the test may harm nothing (root only)."""
+    os.mknod(root / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+
+
+SEARCH = ("search", "--space", "s.yaml", "--trials", "1", "--dataset", "synthetic", "--budget", "smoke")
+TRAIN = ("train", "--preset", "seed/short4", "--dataset", "synthetic:20", "--epochs", "1")
 
 
 HUGE_CONFIG = {"stem": "cifar", "stages": [{"modules": [[10**12, 8, 8, 4, 8, 8]]}], "input_size": 32}
@@ -217,6 +270,85 @@ CASES = [
         "one class folder",
         one_class,
     ),
+    # 7. outputs never replace or write through what is at their path (issue 24)
+    Case(
+        "report-out-link-to-null",
+        ("report", "s.db", "--out", "n.html"),
+        "is a symbolic link",
+        both(study, link("n.html", "/dev/null")),
+    ),
+    Case(
+        "report-out-fifo", ("report", "s.db", "--out", "p.html"), "is not a regular file", both(study, fifo("p.html"))
+    ),
+    Case(
+        "trials-out-link-to-stdout",
+        ("trials", "s.db", "--out", "o.txt"),
+        "is a symbolic link",
+        both(study, link("o.txt", "/dev/stdout")),
+    ),
+    Case(
+        "trials-out-link-outside",
+        ("trials", "s.db", "--out", "o.txt"),
+        "is a symbolic link",
+        both(study, link("o.txt", f"../{OUTSIDE}/victim.txt")),
+    ),
+    Case(
+        "compare-out-dangling",
+        ("compare", "s.db", "s2.db", "--out", "c.html"),
+        "is a symbolic link",
+        both(study, lambda r: study_db(r, "s2.db", "s2"), link("c.html", f"../{OUTSIDE}/new.html")),
+    ),
+    Case(
+        "report-out-folder", ("report", "s.db", "--out", "d"), "is a folder", both(study, lambda r: (r / "d").mkdir())
+    ),
+    Case("report-out-proc", ("report", "s.db", "--out", "/proc/inas-x.html"), "cannot write under /proc", study),
+    Case(
+        "report-default-out-link",
+        ("report", "s.db"),
+        "is a symbolic link",
+        both(study, link("dashboards/s.html", f"../../{OUTSIDE}/victim.html")),
+    ),
+    Case("train-save-dangling", (*TRAIN, "--save", "m"), "is a symbolic link", link("m", f"../{OUTSIDE}/m")),
+    Case(
+        "train-save-link-to-empty",
+        (*TRAIN, "--save", "m"),
+        "is a symbolic link",
+        link("m", f"../{OUTSIDE}/empty", "folder"),
+    ),
+    Case("train-save-proc", (*TRAIN, "--save", "/proc/inas-m"), "cannot write under /proc"),
+    Case("train-save-file", (*TRAIN, "--save", "m"), "not an empty folder", text("m", "mine")),
+    Case(
+        "export-out-dangling",
+        ("export", "s.db", "--out", "m"),
+        "is a symbolic link",
+        both(study, link("m", f"../{OUTSIDE}/m")),
+    ),
+    Case("export-out-proc", ("export", "s.db", "--out", "/proc/inas-m"), "cannot write under /proc", study),
+    # 8. the study's database and lock are never followed through a planted link (issue 24)
+    Case(
+        "search-db-dangling",
+        (*SEARCH, "--study", "s", "--storage", "sqlite:///studies/s.db"),
+        "a symbolic link to nothing",
+        both(text("s.yaml", SPACE), link("studies/s.db", f"../../{OUTSIDE}/s.db")),
+    ),
+    Case(
+        "search-lock-link",
+        (*SEARCH, "--study", "s", "--storage", "sqlite:///s.db"),
+        "is a symbolic link",
+        both(
+            text("s.yaml", SPACE),
+            lambda r: (r.parent / OUTSIDE / "victim").write_text("keep me"),
+            link(".s.db.s.lock", f"../{OUTSIDE}/victim"),
+        ),
+    ),
+    Case(
+        "search-lock-fifo",
+        (*SEARCH, "--study", "s", "--storage", "sqlite:///s.db"),
+        "is not a regular file",
+        both(text("s.yaml", SPACE), fifo(".s.db.s.lock")),
+    ),
+    Case("search-in-memory", (*SEARCH, "--storage", "sqlite://"), "in-memory", text("s.yaml", SPACE)),
+    Case("search-in-memory-uri", (*SEARCH, "--storage", "sqlite:///:memory:"), "in-memory", text("s.yaml", SPACE)),
     # earlier cases
     Case("unknown-preset", ("model", "summary", "--preset", "nope"), "unknown preset 'nope'"),
     Case("unknown-option", ("model", "summary", "--bogus"), "No such option: --bogus"),
@@ -224,10 +356,22 @@ CASES = [
 
 
 def snapshot(root: Path) -> dict[str, str]:
+    """Every entry under `root` as it is itself: a link by where it points (never followed), a file by
+    its bytes, a device or FIFO by its kind and number (never opened)."""
     out = {}
+    if not root.exists():
+        return out
     for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix() + ("/" if path.is_dir() else "")
-        out[rel] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "folder"
+        st = path.lstat()
+        rel = path.relative_to(root).as_posix()
+        if stat.S_ISLNK(st.st_mode):
+            out[rel] = f"link -> {os.readlink(path)}"
+        elif stat.S_ISDIR(st.st_mode):
+            out[rel + "/"] = "folder"
+        elif stat.S_ISREG(st.st_mode):
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            out[rel] = f"special {stat.S_IFMT(st.st_mode):o} {st.st_rdev} {st.st_ino}"
     return out
 
 
@@ -239,8 +383,9 @@ def limited() -> None:
 def test_bad_input_is_bounded_and_leaves_nothing(case: Case, tmp_path: Path) -> None:
     root = tmp_path / "work"
     root.mkdir()
+    (tmp_path / OUTSIDE).mkdir()
     case.make(root)
-    before = snapshot(root)
+    before, outside = snapshot(root), snapshot(tmp_path / OUTSIDE)
     env = {**os.environ, "INAS_CACHE": str(tmp_path / "cache"), **case.env}
     proc = subprocess.run(
         [sys.executable, "-m", "inas", *case.args],
@@ -260,6 +405,9 @@ def test_bad_input_is_bounded_and_leaves_nothing(case: Case, tmp_path: Path) -> 
     after = snapshot(root)
     changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
     assert {p for p in changed if not p.startswith(case.owns)} == set() if case.owns else changed == set(), changed
+    assert snapshot(tmp_path / OUTSIDE) == outside  # what a planted link points at is untouched
+    for device in DEVICES:  # a case may aim at the machine's own nodes
+        assert Path(device).is_char_device(), device
 
 
 def test_report_of_a_hostile_study_name_stays_in_dashboards(tmp_path: Path) -> None:
@@ -280,3 +428,116 @@ def test_limits_are_what_the_readme_says() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for value in (limits.MAX_MODULES_PER_STAGE, f"{limits.MAX_CHANNELS:,}", f"{limits.MAX_CHOICES:,}"):
         assert str(value) in readme
+
+
+def inas(root: Path, *args: str, timeout: float = SECONDS) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "inas", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limited,
+    )
+
+
+def test_out_dash_streams_to_stdout(tmp_path: Path) -> None:
+    study(tmp_path)
+    before = snapshot(tmp_path)
+    page = inas(tmp_path, "report", "s.db", "--out", "-")
+    assert page.returncode == 0 and page.stdout.lstrip().lower().startswith("<!doctype html"), page.stderr
+    rows = inas(tmp_path, "trials", "s.db", "--format", "csv", "--out", "-")
+    assert rows.returncode == 0 and rows.stdout.startswith("number,"), rows.stderr
+    assert snapshot(tmp_path) == before  # nothing written, not even dashboards/
+
+
+def test_a_device_node_is_never_replaced(tmp_path: Path) -> None:
+    try:
+        null_node(tmp_path)
+    except PermissionError:
+        pytest.skip("making a device node needs root")
+    study(tmp_path)
+    for args in (("report", "s.db", "--out", "null"), ("trials", "s.db", "--out", "null")):
+        proc = inas(tmp_path, *args)
+        assert proc.returncode == 2 and "is not a regular file" in proc.stderr, proc.stderr
+        assert (tmp_path / "null").is_char_device()
+
+
+def test_two_spellings_of_one_database_share_its_lock(tmp_path: Path) -> None:
+    """A search holds D/s.db; a second one through a link to it (s2.db -> s.db) is refused, and so is
+    one spelled through `..`, before either touches the study."""
+    from inas.study.storage import StudyLock
+
+    folder = tmp_path / "D"
+    folder.mkdir()
+    study_db(folder, "s.db", "s")
+    (folder / "s2.db").symlink_to("s.db")
+    (tmp_path / "s.yaml").write_text(SPACE)
+    with StudyLock(f"sqlite:///{folder / 's.db'}", "s"):
+        before = snapshot(folder)
+        for url in (f"sqlite:///{folder / 's2.db'}", f"sqlite:///{tmp_path / 'D' / '..' / 'D' / 's.db'}"):
+            proc = inas(tmp_path, *SEARCH, "--study", "s", "--storage", url, "--resume")
+            assert proc.returncode == 2 and "is being searched by pid" in proc.stderr, proc.stderr
+        assert snapshot(folder) == before
+
+
+def test_a_stale_lock_is_replaced_never_written(tmp_path: Path) -> None:
+    """A lock file left by a search that died (its flock is gone) is unlinked and made again; a lock
+    file with a second name (a hard link planted to another file) is refused, the other file unchanged."""
+    from inas.errors import InasError
+    from inas.study.storage import StudyLock
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    lock = tmp_path / ".s.db.s.lock"
+    lock.write_text("pid 1")
+    with StudyLock(url, "s"):
+        assert lock.read_text() == f"pid {os.getpid()}"
+    assert not lock.exists()
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    os.link(victim, lock)
+    with pytest.raises(InasError, match="has other names"), StudyLock(url, "s"):
+        pass
+    assert victim.read_text() == "keep me"
+
+
+def test_reading_a_read_only_study_leaves_no_files(tmp_path: Path) -> None:
+    """An immutable (or read-only mounted) WAL study is read without -wal, -shm or journal files."""
+    wal_study(tmp_path)
+    db = tmp_path / "s.db"
+    db.chmod(0o444)
+    immutable = (
+        subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode == 0 if os.geteuid() == 0 else False
+    )
+    if os.geteuid() == 0 and not immutable:
+        pytest.skip("root reads and writes a mode-0444 file; chattr +i is not available here")
+    try:
+        before = snapshot(tmp_path)
+        for args in (("trials", "s.db"), ("report", "s.db", "--out", "-")):
+            proc = inas(tmp_path, *args)
+            assert proc.returncode == 0, proc.stderr
+            assert snapshot(tmp_path) == before, args
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(db)], check=True)
+
+
+def test_dashboard_on_every_interface_says_so(tmp_path: Path) -> None:
+    study(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inas", "dashboard", "s.db", "--host", "0.0.0.0", "--port", str(port)],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        lines = [proc.stderr.readline(), proc.stderr.readline()]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert lines[0].startswith("warning: --host 0.0.0.0 serves the study to every machine"), lines
+    assert lines[1].startswith("optuna-dashboard: http://0.0.0.0"), lines

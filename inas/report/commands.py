@@ -20,20 +20,30 @@ FORMATS = ("table", "csv", "json", "markdown")
 def report_command(
     study: StudyArg,
     storage: StorageOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="HTML file (default: dashboards/STUDY.html).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="HTML file (default: dashboards/STUDY.html); - for stdout.")
+    ] = None,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the report in a browser.")] = False,
 ) -> None:
     """Write one self-contained HTML report of a study: Pareto front, hypervolume, choices, curves, failures."""
-    from inas.files import dashboard_path, write_atomic
+    from inas.files import check_out_file, dashboard_path, is_stdout, write_out
     from inas.report.page import study_report
     from inas.study.load import open_study
 
+    if is_stdout(out) and open_browser:
+        raise fail("--open with --out -: there is no file to open; give --out a file path, or drop --open")
+    if out is not None and not is_stdout(out):
+        check_out_file(out)  # before the work
     ref = open_study(study, storage)
-    text, notes = study_report(ref)
     path = out or dashboard_path(ref.name, ".html")
-    write_atomic(path, text)
+    if out is None:
+        check_out_file(path)
+    text, notes = study_report(ref)
+    write_out(path, text)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
+    if is_stdout(path):
+        return
     typer.echo(f"report: {path}")
     if open_browser:
         webbrowser.open(path.resolve().as_uri())
@@ -45,7 +55,9 @@ def trials_command(
     storage: StorageOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown.")] = "table",
     pareto_only: Annotated[bool, typer.Option("--pareto-only", help="Only the Pareto front's trials.")] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout (- is stdout).")
+    ] = None,
     columns: Annotated[
         str | None, typer.Option("--columns", help="Comma-separated columns to show, in order (default: see below).")
     ] = None,
@@ -56,13 +68,17 @@ def trials_command(
     reason, fitted to the terminal; csv, json and markdown keep every column."""
     import shutil
 
-    from inas.files import write_atomic
+    from inas.files import check_out_file, is_stdout, write_atomic
     from inas.report.table import default_columns, fit_table, pick_columns
     from inas.study.frame import choice_columns, objective_names, trials_frame
     from inas.study.load import open_study
 
     if fmt not in FORMATS:
         raise fail(f"--format {shown(fmt)}: choose one of {', '.join(FORMATS)}")
+    if is_stdout(out):
+        out = None
+    if out is not None:
+        check_out_file(out)  # before the work
     ref = open_study(study, storage)
     frame = trials_frame(ref.study)
     if pareto_only:
@@ -99,25 +115,44 @@ def trials_command(
 def compare_command(
     studies: Annotated[list[str], typer.Argument(help="Two or more study names (or .db paths).")],
     storage: StorageOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="HTML file (default: dashboards/compare-A-B.html).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="HTML file (default: dashboards/compare-A-B.html); - for stdout.")
+    ] = None,
 ) -> None:
     """Overlay the fronts of several studies in one report, with their hypervolumes side by side.
 
     All studies share one hypervolume reference point, so their hypervolumes compare."""
-    from inas.files import dashboard_path, write_atomic
+    from inas.files import check_out_file, dashboard_path, is_stdout, write_out
     from inas.report.page import compare_report
     from inas.study.load import open_study
 
     if len(studies) < 2:
         raise fail("compare needs at least two studies: inas compare STUDY_A STUDY_B ...")
+    if out is not None and not is_stdout(out):
+        check_out_file(out)  # before the work
     refs = [open_study(s, storage) for s in studies]
     if len({(r.url, r.name) for r in refs}) < len(refs):
         raise fail("a study is named twice; name each once")
-    text, summary = compare_report(refs)
     path = out or dashboard_path("compare-" + "-".join(r.name for r in refs), ".html")
-    write_atomic(path, text)
-    typer.echo(summary.to_string(index=False, na_rep="-"))
-    typer.echo(f"report: {path}")
+    if out is None:
+        check_out_file(path)
+    text, summary = compare_report(refs)
+    write_out(path, text)
+    # With the page on stdout, the summary table goes to stderr: stdout holds the page alone.
+    typer.echo(summary.to_string(index=False, na_rep="-"), err=is_stdout(path))
+    if not is_stdout(path):
+        typer.echo(f"report: {path}")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is an interface only this machine reaches (a name is looked up)."""
+    import ipaddress
+
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
 
 
 @user_errors
@@ -140,6 +175,12 @@ def dashboard_command(
         raise InasError(
             f"--port {port} --host {host}: cannot serve there ({e.strerror or e}); choose another --port or --host"
         ) from None
+    if not is_loopback(host):
+        typer.echo(
+            f"warning: --host {host} serves the study to every machine that can reach this one, with no "
+            "password; use --host 127.0.0.1 (the default) to keep it on this machine",
+            err=True,
+        )
     study_id = ref.study_id
     typer.echo(f"optuna-dashboard: http://{host}:{port}/dashboard/studies/{study_id}  (Ctrl-C stops it)", err=True)
     with contextlib.suppress(KeyboardInterrupt):

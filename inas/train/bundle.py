@@ -16,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,11 +134,10 @@ def write_bundle(
     """Write the bundle to `out` whole or not at all. `extra(folder)` may add files (ONNX) and raise to
     abandon the export. Returns the config as written (with the weights' hash)."""
     check_out_dir(out)
-    out = Path(out).resolve()
-    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tmp.mkdir(parents=True)
+    out = Path(out).absolute()  # not resolve(): check_out_dir refused a link, and none is followed
+    try:  # a fresh private name: nothing already there (a planted link, a folder) is ever reused
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
     except OSError as e:
         raise InasError(f"--out {out}: cannot write there ({e.strerror}); choose a writable folder") from None
     try:
@@ -152,6 +151,7 @@ def write_bundle(
             extra(tmp)
         for f in tmp.iterdir():  # some writers make private files; a model folder is ordinary files
             make_ordinary(f)
+        make_ordinary(tmp, folder=True)  # mkdtemp made it private
         if out.exists():
             out.rmdir()  # empty: check_out_dir said so
         tmp.rename(out)
