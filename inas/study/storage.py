@@ -11,6 +11,7 @@ import fcntl
 import os
 import re
 import sqlite3
+import stat
 import sys
 from pathlib import Path
 from urllib.parse import quote
@@ -64,11 +65,43 @@ def sqlite_path(url: str) -> Path | None:
 
 def check_url(url: str) -> None:
     try:
-        make_url(url)
+        parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(
             f"--storage {shown(url)}: not a SQLAlchemy URL; use e.g. sqlite:///studies/NAME.db or postgresql://HOST/DB"
         ) from None
+    if parsed.get_backend_name() == "sqlite" and (
+        not parsed.database or ":memory:" in parsed.database or parsed.query.get("mode") == "memory"
+    ):  # a study in memory is lost when the command exits
+        raise ConfigError(
+            f"--storage {shown(url)}: an in-memory SQLite database is lost when the command exits; "
+            "give a file, e.g. sqlite:///studies/NAME.db"
+        )
+
+
+def check_not_dangling(path: Path) -> None:
+    """A database path that is a link to nothing: SQLite would create the study at the link's target."""
+    if path.is_symlink() and not path.exists():
+        raise InasError(
+            f"--storage: {path} is a symbolic link to nothing ({os.readlink(path)}); inas never creates a "
+            "study through a link: remove the link, or give the real file"
+        )
+
+
+def writable(path: Path) -> bool:
+    """Whether the file can be opened for writing (tried, not guessed: as root `os.access` says yes to
+    an immutable file or one on a read-only mount). Opening writes nothing."""
+    try:
+        os.close(os.open(path, os.O_RDWR))  # a regular file: check_sqlite_file said so
+    except OSError:
+        return False
+    return True
+
+
+def read_only_url(path: Path) -> str:
+    """A URL that reads `path` without writing anything beside it: no -wal, -shm or journal (SQLite's
+    `immutable`: for a file nobody can change, which is what a file nobody can open for writing is)."""
+    return f"sqlite:///file:{quote(str(path.resolve()))}?immutable=1&uri=true"
 
 
 def check_sqlite_file(path: Path) -> None:
@@ -99,18 +132,22 @@ def open_storage(url: str, create: bool = False) -> optuna.storages.RDBStorage:
     path = sqlite_path(url)
     kwargs: dict = {}
     beat: dict = {"heartbeat_interval": HEARTBEAT_S, "grace_period": GRACE_S} if path is None and create else {}
+    engine_url = url
     if path is not None:
+        check_not_dangling(path)
         if path.exists():
             check_sqlite_file(path)
             if not create and path.stat().st_size == 0:
                 raise InasError(f"{path}: an empty file; it holds no study")
+            if not create and not writable(path):  # immutable, a read-only mount, another's file
+                engine_url = read_only_url(path)
         elif not create:
             raise InasError(f"{path}: no such file; run `inas search` first, or pass --storage with its URL")
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs = {"connect_args": {"timeout": BUSY_TIMEOUT_S}}
     try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs, skip_table_creation=not create, **beat)
+        storage = optuna.storages.RDBStorage(engine_url, engine_kwargs=kwargs, skip_table_creation=not create, **beat)
     except RuntimeError as e:  # Optuna's schema check: written by an Optuna with another table layout
         raise InasError(
             f"--storage {url}: {str(e).splitlines()[0]} Run `optuna storage upgrade --url {url}` "
@@ -161,11 +198,20 @@ def storage_failure(error: BaseException) -> str | None:
 
 class StudyLock:
     """An exclusive lock on (SQLite file, study) held for a search's lifetime; other databases are
-    not locked (their own transactions keep the study consistent)."""
+    not locked (their own transactions keep the study consistent).
+
+    Keyed by the real file: the lock lives beside the database's resolved path, so two spellings of one
+    database (a link, `..`) take the same lock. It is opened without following links, created fresh
+    (O_EXCL) and never truncated: what is planted at its path is refused or, if it is a stale lock
+    of ours (a regular file with one link, whose holder is gone), unlinked, never written."""
 
     def __init__(self, url: str, study: str):
         path = sqlite_path(url)
-        self.path = path.with_name(f".{path.name}.{safe_stem(study)}.lock") if path is not None else None
+        self.db = path
+        self.path = None
+        if path is not None:
+            real = Path(os.path.realpath(path))
+            self.path = real.with_name(f".{real.name}.{safe_stem(study)}.lock")
         self.study = study
         self._fd: int | None = None
         self._made: list[Path] = []
@@ -173,38 +219,63 @@ class StudyLock:
     def __enter__(self) -> StudyLock:
         if self.path is None:
             return self
+        check_not_dangling(self.db)
         folder = self.path.parent
         self._made = [p for p in (folder, *folder.parents) if not p.exists()]  # removed again if left empty
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            fd = self._lock()
+            self._fd = self._lock()
         except OSError as e:
             self._remove_made()
             raise InasError(
                 f"--storage: cannot write the study's folder {folder} ({e.strerror}); choose a writable path"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}".encode())
-        self._fd = fd
         return self
 
+    def _refuse(self, what: str) -> InasError:
+        self._remove_made()
+        return InasError(f"--storage: {self.path} {what}, not a lock inas made; remove it if no search is running")
+
     def _lock(self) -> int:
+        nofollow = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | nofollow, 0o644)
+                created = True
+            except FileExistsError:
+                try:  # look before opening: a device or a FIFO planted there is never opened
+                    kind = os.lstat(self.path).st_mode
+                    if stat.S_ISLNK(kind):
+                        raise self._refuse("is a symbolic link")
+                    if not stat.S_ISREG(kind):
+                        raise self._refuse("is not a regular file")
+                    fd = os.open(self.path, os.O_RDONLY | nofollow)
+                except FileNotFoundError:  # its holder removed it just now: try again
+                    continue
+                created = False
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                os.close(fd)
+                raise self._refuse("is not a regular file" if not stat.S_ISREG(st.st_mode) else "has other names")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
                 os.close(fd)
                 self._remove_made()
                 raise InasError(
                     f"study {shown(self.study)} is being searched by {holder}; wait for it to finish or use another --study"
                 ) from None
             try:  # the holder we waited on may have removed the file: then lock the one there now
-                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
-                    return fd
+                same = os.stat(self.path, follow_symlinks=False).st_ino == st.st_ino
             except FileNotFoundError:
-                pass
+                same = False
+            if same and created:
+                os.write(fd, f"pid {os.getpid()}".encode())
+                return fd
+            if same:  # a stale lock whose holder died: remove it (only the name) and make a fresh one
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path)
             os.close(fd)
 
     def _remove_made(self) -> None:
