@@ -23,6 +23,85 @@ ALLOWED = {
 TOP_LEVEL = {"errors", "files", "checks", "limits", "registry", "lazy", "cli_common"}
 
 
+def module_of(path: Path) -> str:
+    """`inas/search/runner.py` -> `inas.search.runner`; a package's `__init__.py` names the package."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _top_level(body: list[ast.stmt]):
+    """The statements run when the module is imported: the body, into `if`/`try`/`with` blocks but not
+    `if TYPE_CHECKING:` (never run), functions or classes' methods (run later, if at all)."""
+    for node in body:
+        if isinstance(node, ast.If):
+            if not _is_type_checking(node):
+                yield from _top_level(node.body)
+            yield from _top_level(node.orelse)
+        elif isinstance(node, ast.Try):
+            for block in (node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody):
+                yield from _top_level(block)
+        elif isinstance(node, ast.With):
+            yield from _top_level(node.body)
+        elif isinstance(node, ast.ClassDef):
+            yield from _top_level([n for n in node.body if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)])
+        else:
+            yield node
+
+
+def import_time_edges(path: Path, modules: set[str]) -> set[str]:
+    """The inas modules importing `path` imports at once (a `from inas.x import y` of a submodule `y`
+    imports `inas.x.y` too; a package's `__init__` runs first, so importing `inas.x.y` imports `inas.x`)."""
+    me = module_of(path)
+    found: set[str] = set()
+    for node in _top_level(ast.parse(path.read_text()).body):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            raise AssertionError(f"{path.relative_to(PACKAGE)}: a relative import (inas imports absolutely)")
+    edges = set()
+    for name in found:
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):  # each enclosing package's __init__ runs first
+            prefix = ".".join(parts[:i])
+            if prefix in modules and prefix != me and not me.startswith(prefix + "."):
+                edges.add(prefix)
+    return edges
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of `graph` as [a, b, ..., a], or None: a depth-first search that meets a module on
+    its own path."""
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt) :] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
 def inas_imports(path: Path) -> list[str]:
     """Every `inas.x.y` module a file imports, at any depth (lazy imports inside functions count too)."""
     names = []
@@ -91,3 +170,28 @@ def test_reading_a_study_loads_neither_torch_nor_ray(tmp_path):
         "import sys; bad = [m for m in ('torch', 'ray') if m in sys.modules]; assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=120, cwd=tmp_path)
+
+
+def test_no_import_cycle_among_inas_modules():
+    """What a module imports when it is imported (its top-level statements, not functions' lazy imports,
+    not `if TYPE_CHECKING:`) never leads back to it: a cycle works only by import order."""
+    paths = sorted(PACKAGE.rglob("*.py"))
+    modules = {module_of(p) for p in paths}
+    graph = {module_of(p): import_time_edges(p, modules) for p in paths}
+    assert graph["inas.space.sampling"] >= {"inas.model.config", "inas.space.dims"}  # the walk sees imports
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_finder_finds_one():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_every_module_lazy_imports_included_names_an_existing_module():
+    """The walk of every import, function-level ones too, names modules that exist (a moved module's
+    old name left in a lazy import fails only when that function runs)."""
+    modules = {module_of(p) for p in PACKAGE.rglob("*.py")}
+    for path in PACKAGE.rglob("*.py"):
+        for name in inas_imports(path):
+            assert name in modules, f"{path.relative_to(PACKAGE)} imports {name}, which does not exist"
