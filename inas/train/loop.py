@@ -27,6 +27,8 @@ from inas.train.recipe import TrainRecipe, validate_recipe
 EpochCallback = Callable[[EpochMetrics, TrainResult], bool]  # return False to stop training
 BatchCallback = Callable[[int, int], None]  # (batch done, batches in the epoch)
 EVAL_BATCH = 1024
+# Modules whose weights take weight decay; BatchNorm's scales and shifts and every bias do not.
+DECAYED = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -40,14 +42,28 @@ def pick_device(name: str = "auto") -> torch.device:
         raise ConfigError(f"--device {shown(name)}: not a device; use auto, cpu, cuda or cuda:N") from None
 
 
+def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """Parameter groups: `weight_decay` on the weights of convolutions and linear layers, none on
+    BatchNorm's and on biases (as nanoGPT's configure_optimizers): decaying a scale or a shift only
+    pulls the network's output towards zero, it does not regularise what the weights compute."""
+    decay, rest, seen = [], [], set()
+    for module in model.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if not p.requires_grad or id(p) in seen:
+                continue
+            seen.add(id(p))
+            (decay if name == "weight" and isinstance(module, DECAYED) else rest).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
+
+
 def make_optimizer(model: torch.nn.Module, r: TrainRecipe) -> torch.optim.Optimizer:
+    groups = decay_groups(model, r.weight_decay)
     if r.optimizer == "sgd":
-        return torch.optim.SGD(
-            model.parameters(), lr=r.lr, momentum=r.momentum, nesterov=r.momentum > 0, weight_decay=r.weight_decay
-        )
+        return torch.optim.SGD(groups, lr=r.lr, momentum=r.momentum, nesterov=r.momentum > 0)
     if r.optimizer == "adamw":
-        return torch.optim.AdamW(model.parameters(), lr=r.lr, weight_decay=r.weight_decay)
-    return torch.optim.Adadelta(model.parameters(), lr=r.lr, weight_decay=r.weight_decay)
+        return torch.optim.AdamW(groups, lr=r.lr)
+    return torch.optim.Adadelta(groups, lr=r.lr)
 
 
 def make_schedule(opt: torch.optim.Optimizer, r: TrainRecipe, steps_per_epoch: int):

@@ -171,3 +171,21 @@ def test_the_proxy_batch_comes_from_the_training_split_only():
     # Asked for every image, it gives the training split: the validation half is never in it.
     full = proxy_batch(data, recipe, size=32, n=200)
     assert len(full) == 200 - len(val_idx)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw", "adadelta"])
+def test_weight_decay_only_on_conv_and_linear_weights(optimizer):
+    from inas.model import build
+    from inas.train.loop import make_optimizer
+
+    model = build(TINY)
+    opt = make_optimizer(model, dataclasses.replace(FAST, optimizer=optimizer, weight_decay=1e-3))
+    decay = {id(p) for g in opt.param_groups if g["weight_decay"] == 1e-3 for p in g["params"]}
+    rest = {id(p) for g in opt.param_groups if g["weight_decay"] == 0.0 for p in g["params"]}
+    assert len(opt.param_groups) == 2 and decay and rest and not decay & rest
+    assert decay | rest == {id(p) for p in model.parameters()}
+    for module in model.modules():
+        for name, p in module.named_parameters(recurse=False):
+            wanted = isinstance(module, torch.nn.Conv2d | torch.nn.Linear) and name == "weight"
+            assert (id(p) in decay) == wanted, (type(module).__name__, name)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # the test sees some
