@@ -20,6 +20,12 @@ StudyArg = Annotated[str, typer.Argument(help="Study name, or the path of a SQLi
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 DataDirOpt = Annotated[str | None, typer.Option("--data-dir", help="Folder holding (or to download) the dataset.")]
+PRECISION_HELP = (
+    "auto: bf16 autocast + channels_last where the device has native bf16 (CUDA, or a CPU with "
+    "AVX512_BF16/AMX), else fp32; bf16 (refused where there is none); fp32. Default: the recipe's "
+    "(the seed recipe's is fp32)."
+)
+PrecisionOpt = Annotated[str | None, typer.Option("--precision", help=PRECISION_HELP)]
 
 
 def fail(message: str) -> typer.Exit:

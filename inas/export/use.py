@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +10,22 @@ import torch
 
 from inas.data.datasets import load_dataset
 from inas.data.loader import DeviceLoader, to_input
-from inas.errors import DataError, InasError
+from inas.errors import ConfigError, DataError, InasError
 from inas.train.bundle import load_model, read_metrics
 from inas.train.loop import EVAL_BATCH, evaluate, pick_device
+from inas.train.precision import resolve
 
 
 def _autocast(model: torch.nn.Module, device: torch.device):
-    """Evaluate as training did: bf16 autocast on CUDA when the recipe used mixed precision."""
-    if device.type == "cuda" and model.bundle.recipe.get("mixed_precision", False):
-        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
-    return nullcontext
+    """Evaluate as training did: in bf16 autocast where the recipe's precision trains in it on this
+    device (a recipe written before `precision` says mixed_precision), else in fp32."""
+    recipe = model.bundle.recipe
+    precision = recipe.get("precision", "auto" if recipe.get("mixed_precision", False) else "fp32")
+    try:
+        numerics = resolve(precision, device)
+    except ConfigError:  # bf16 where this device has none: fp32 evaluates the same weights
+        numerics = resolve("fp32", device)
+    return lambda: numerics.autocast(device)
 
 
 def evaluate_model(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from inas.cli_common import DataDirOpt, DeviceOpt, JsonOpt, console, print_json, user_errors
+from inas.cli_common import DataDirOpt, DeviceOpt, JsonOpt, PrecisionOpt, console, print_json, user_errors
 
 
 def _err(x: float | None) -> str:
@@ -36,6 +36,7 @@ def train_command(
     image_size: Annotated[int | None, typer.Option("--image-size", min=1, help="Train at this side.")] = None,
     val_fraction: Annotated[float | None, typer.Option("--val-fraction", min=0.0, help="Held out to validate.")] = None,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
+    precision: PrecisionOpt = None,
     device: DeviceOpt = "auto",
     save: Annotated[
         Path | None, typer.Option("--save", help="Write the trained model here (a folder `inas.load_model` reads).")
@@ -61,6 +62,7 @@ def train_command(
         image_size=image_size,
         val_fraction=val_fraction,
         seed=seed,
+        precision=precision,
     )
     recipe = base.with_overrides({k: v for k, v in options.items() if v is not None}, where="option")
     if save is not None:
@@ -87,8 +89,14 @@ def _train(
     from inas.model.network import check_size
     from inas.train.loop import pick_device, train
     from inas.train.memory import fit_batch
+    from inas.train.precision import resolve
+    from inas.train.threads import set_threads
 
     torch_device = pick_device(device)
+    # Before loading data: bf16 asked of a device without it is refused at once. Only --precision can
+    # ask it (the recipes' own are auto and fp32), hence the name.
+    resolve(recipe.precision, torch_device, "--precision")
+    set_threads()
     data = load_dataset(dataset, data_dir)
     arch = arch.with_classes(data.num_classes)
     check_size(arch)  # before the progress bar: a refusal is the only line
@@ -142,7 +150,8 @@ def _train(
         print_json(summary)
     else:
         console().print(
-            f"[bold]{result.status}[/bold]  {data.name}  {result.params:,} params  on {result.device}\n"
+            f"[bold]{result.status}[/bold]  {data.name}  {result.params:,} params  on {result.device} "
+            f"({result.precision}, {result.memory_format}, {result.threads} threads)\n"
             f"validation top-1 / top-5 error {_err(result.val_top1)} / {_err(result.val_top5)}   "
             f"test {_err(result.test_top1)} / {_err(result.test_top5)}\n"
             f"training {result.train_seconds:.1f} s ({result.images_per_second:,.0f} img/s), "

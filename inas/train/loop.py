@@ -1,7 +1,7 @@
 """Train one candidate: the engine under `inas train`, every search trial and every export.
 
-On CUDA: data on the device, bf16 autocast, channels_last. On the CPU the same code runs in fp32
-(for tests and smoke runs). Validation error is computed every epoch on a split held out of the
+Data on the device; bf16 autocast and channels_last where the device has native bf16, else fp32
+(`inas.train.precision` decides, from the recipe's `precision`). Validation error is computed every epoch on a split held out of the
 training set; the test set is evaluated once at the end, and only when asked.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import torch
 import torch.nn.functional as F
@@ -22,13 +23,37 @@ from inas.model.config import ArchConfig
 from inas.model.network import GoogLeNet, build, count_params
 from inas.train.metrics import EpochMetrics, TrainResult, topk_correct
 from inas.train.normalise import normalisation
-from inas.train.recipe import TrainRecipe, validate_recipe
+from inas.train.precision import Numerics, resolve
+from inas.train.recipe import PRECISIONS, TrainRecipe, validate_recipe
 
 EpochCallback = Callable[[EpochMetrics, TrainResult], bool]  # return False to stop training
 BatchCallback = Callable[[int, int], None]  # (batch done, batches in the epoch)
 EVAL_BATCH = 1024
 # Modules whose weights take weight decay; BatchNorm's scales and shifts and every bias do not.
 DECAYED = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+# A precision a command forces on the runs it starts in this process, whatever their recipe says.
+_forced_precision: ContextVar[str | None] = ContextVar("inas_forced_precision", default=None)
+
+
+@contextmanager
+def forcing_precision(precision: str | None) -> Iterator[None]:
+    """Train in `precision` (auto, bf16, fp32; None: as each recipe says) inside this block, for
+    commands that retrain a recorded recipe (`inas export --precision`)."""
+    if precision is not None and precision not in PRECISIONS:
+        raise ConfigError(f"--precision: unknown value {shown(precision)}; choose one of {', '.join(PRECISIONS)}")
+    token = _forced_precision.set(precision)
+    try:
+        yield
+    finally:
+        _forced_precision.reset(token)
+
+
+def numerics_for(recipe: TrainRecipe, device: torch.device) -> Numerics:
+    """The precision and memory format `recipe` trains in on `device`."""
+    forced = _forced_precision.get()
+    if forced is not None:
+        return resolve(forced, device, "--precision")
+    return resolve(recipe.precision, device)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -97,7 +122,7 @@ def proxy_batch(data: ImageData, r: TrainRecipe, size: int, n: int = 64) -> torc
     return x
 
 
-def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torch.device):
+def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torch.device, channels_last: bool = False):
     """(train loader, validation loader or None, test loader), sharing the dataset's statistics."""
     if data.channels != arch.in_channels:
         raise ConfigError(
@@ -111,7 +136,7 @@ def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torc
         train_x, train_y = data.train_x[train_idx], data.train_y[train_idx]
     # Normalise by the training split alone: validation images must not feed what the network sees.
     mean, std = normalisation(data, r)
-    common = dict(mean=mean, std=std, device=device, size=size, channels_last=device.type == "cuda")
+    common = dict(mean=mean, std=std, device=device, size=size, channels_last=channels_last)
     if r.val_fraction > 0:
         if len(train_idx) == 0 or len(val_idx) == 0:
             raise DataError(
@@ -130,17 +155,40 @@ def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torc
 
 
 def evaluate(model: torch.nn.Module, loader: DeviceLoader, autocast) -> tuple[float, float]:
-    """(top-1 error, top-5 error) over a loader."""
+    """(top-1 error, top-5 error) over a loader; the forward pass runs in `autocast()`."""
     if len(loader.labels) == 0:
         raise ConfigError("the evaluation set is empty; use more data or a larger --val-fraction")
     model.eval()
     correct1 = correct5 = 0
     with torch.no_grad(), autocast():
         for x, y in loader:
-            c1, c5 = topk_correct(model(x), y)
+            c1, c5 = topk_correct(model(x).float(), y)
             correct1, correct5 = correct1 + c1, correct5 + c5
     n = len(loader.labels)
     return 1 - correct1 / n, 1 - correct5 / n
+
+
+def train_step(
+    model: GoogLeNet,
+    forward_train: Callable,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    numerics: Numerics,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """One optimizer step on a batch; its loss, detached (no host sync). The forward pass runs in
+    `numerics`' autocast; the loss is computed in fp32 from fp32 logits, outside it."""
+    with numerics.autocast(x.device):
+        logits, aux = forward_train(x)
+    loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
+    for name, aux_logits in aux.items():
+        weight = model.aux_weights[name]
+        loss = loss + weight * F.cross_entropy(aux_logits.float(), y, label_smoothing=label_smoothing)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
 
 
 def _sync(device: torch.device) -> None:
@@ -165,21 +213,28 @@ def train(
     device = pick_device(device) if isinstance(device, str) else device
     if arch.num_classes != data.num_classes:
         arch = arch.with_classes(data.num_classes)
+    numerics = numerics_for(recipe, device)
     torch.manual_seed(recipe.seed)
     model = build(arch).to(device)
-    if device.type == "cuda":
+    if numerics.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    train_loader, val_loader, test_loader = data_loaders(data, arch, recipe, device)
-    use_amp = recipe.mixed_precision and device.type == "cuda"
+    train_loader, val_loader, test_loader = data_loaders(data, arch, recipe, device, numerics.channels_last)
 
     def autocast():
-        return torch.autocast(device.type, dtype=torch.bfloat16) if use_amp else nullcontext()
+        return numerics.autocast(device)
 
     forward_train = torch.compile(model.forward_train) if compile else model.forward_train
     opt = make_optimizer(model, recipe)
     sched, per_batch = make_schedule(opt, recipe, len(train_loader))
-    result = TrainResult(device=_device_name(device), params=count_params(model))
+    result = TrainResult(
+        device=_device_name(device),
+        params=count_params(model),
+        precision=numerics.precision,
+        memory_format=numerics.memory_format,
+        threads=torch.get_num_threads(),
+    )
     images = 0
     for epoch in range(1, recipe.epochs + 1):
         model.train()
@@ -189,18 +244,9 @@ def train(
         _sync(device)
         start = time.perf_counter()
         for step, (x, y) in enumerate(train_loader):
-            with autocast():
-                logits, aux = forward_train(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
-                for name, aux_logits in aux.items():
-                    weight = model.aux_weights[name]
-                    loss = loss + weight * F.cross_entropy(aux_logits, y, label_smoothing=recipe.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss_sum += train_step(model, forward_train, opt, x, y, numerics, recipe.label_smoothing)
             if per_batch:
                 sched.step()
-            loss_sum += loss.detach()
             if on_batch is not None:
                 on_batch(step + 1, len(train_loader))
         if not per_batch:

@@ -41,6 +41,9 @@ class TrainResult:
     images_per_second: float = 0.0
     peak_memory_bytes: int | None = None
     device: str = ""
+    precision: str = ""  # what trained: bf16 (autocast) or fp32; see inas.train.precision
+    memory_format: str = ""  # channels_last or contiguous (NCHW)
+    threads: int = 0  # PyTorch's intra-op threads (the CPU's share of the work)
     torch_version: str = torch.__version__
     params: int = 0
     message: str = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from typing import Any
 
 from inas import checks
@@ -14,6 +14,7 @@ from inas.registry import Registry
 
 OPTIMIZERS = ("sgd", "adamw", "adadelta")
 SCHEDULES = ("onecycle", "cosine", "step")
+PRECISIONS = ("auto", "bf16", "fp32")  # what each means on which device: inas.train.precision
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,17 @@ class TrainRecipe:
     augment: str = "crop_flip"  # random crop (zero padding of 1/8 of the side) and horizontal flip
     image_size: int = 0  # train and evaluate at this side; 0: the network's input_size
     val_fraction: float = 0.1  # of the training set, held out (stratified, by `seed`) to select on
-    mixed_precision: bool = True  # bf16 autocast on CUDA (the CPU runs fp32)
+    precision: str = "auto"  # bf16 + channels_last where the device has native bf16, else fp32; or bf16, fp32
     seed: int = 0
+    # Recipes written before `precision` (model folders, studies) say mixed_precision: true trained with
+    # the default (bf16 where fast), false in fp32. Read, never written: not a field.
+    mixed_precision: InitVar[bool | None] = None
+
+    def __post_init__(self, mixed_precision: bool | None) -> None:
+        if mixed_precision is not None:
+            checks.boolean(mixed_precision, "recipe.mixed_precision")
+            if not mixed_precision:
+                object.__setattr__(self, "precision", "fp32")
 
     @classmethod
     def seed_recipe(cls) -> TrainRecipe:
@@ -49,7 +59,7 @@ class TrainRecipe:
             epochs=14,
             batch_size=64,
             augment="flip",
-            mixed_precision=False,
+            precision="fp32",
         )
 
     @classmethod
@@ -83,7 +93,7 @@ def validate_recipe(r: TrainRecipe, where: str = "recipe") -> TrainRecipe:
         )
     for name in ("epochs", "batch_size"):
         checks.positive_int(getattr(r, name), f"{where}.{name}")
-    checks.boolean(r.mixed_precision, f"{where}.mixed_precision")
+    checks.choice(r.precision, PRECISIONS, f"{where}.precision")
     if not checks.is_int(r.seed):
         raise ConfigError(f"{where}.seed: must be an integer, got {shown(r.seed)}")
     return r
