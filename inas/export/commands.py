@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from inas.cli_common import DataDirOpt, DeviceOpt, StorageOpt, StudyArg, print_json, user_errors
+from inas.cli_common import DataDirOpt, DeviceOpt, PrecisionOpt, StorageOpt, StudyArg, print_json, user_errors
 from inas.study.choose import KNEE_RULE
 
 PICK_HELP = (
@@ -35,14 +35,19 @@ def export_command(
     device: DeviceOpt = "auto",
     compile: Annotated[bool, typer.Option("--compile", help=COMPILE_HELP)] = False,
     onnx: Annotated[bool, typer.Option("--onnx", help="Also write model.onnx, checked against PyTorch.")] = False,
+    precision: PrecisionOpt = None,
 ) -> None:
     """Retrain the chosen candidate on train + validation, test it once, write it as a model folder.
 
     The folder holds model.safetensors, config.json, metrics.json, README.md (and model.onnx)."""
     from inas.export.run import ExportSettings, export
     from inas.study.load import open_study
+    from inas.train.loop import forcing_precision
+    from inas.train.threads import set_threads
 
+    forcing = forcing_precision(precision)  # a bad value is refused before anything is opened
     ref = open_study(study, storage)
+    set_threads()
     settings = ExportSettings(trial, pick, epochs, dataset, data_dir, device, compile, onnx)
 
     def on_start(number, arch, recipe, data) -> None:
@@ -56,7 +61,9 @@ def export_command(
         typer.echo(f"epoch {m.epoch}: loss {m.train_loss:.3f}, {m.images_per_second:,.0f} img/s", err=True)
         return True
 
-    config, metrics = export(ref, settings, out, on_epoch=on_epoch, on_start=on_start)
+    # --precision replaces the searched recipe's (default: as the trial was trained, resolved on this device).
+    with forcing:
+        config, metrics = export(ref, settings, out, on_epoch=on_epoch, on_start=on_start)
     typer.echo(
         f"test top-1 error {metrics['test_top1']:.2%}, top-5 {metrics['test_top5']:.2%}; "
         f"{metrics['params']:,} params; trained {metrics['train_seconds']:.1f} s"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from inas.cli_common import DataDirOpt, StorageOpt, user_errors
+from inas.cli_common import DataDirOpt, PrecisionOpt, StorageOpt, user_errors
 
 reproduce_app = typer.Typer(help="Reproduce the seeds' experiments, as studies.", no_args_is_help=True)
 
@@ -17,6 +18,13 @@ GpusOpt = Annotated[float | None, typer.Option("--gpus-per-trial", help="GPU sha
 ConcurrentOpt = Annotated[int | None, typer.Option("--max-concurrent", help="Trials at once.")]
 AddressOpt = Annotated[str | None, typer.Option("--address", help="An existing Ray cluster.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="A line per trial instead of the live view.")]
+
+
+def _with_precision(exp, precision: str | None):
+    """The experiment with its recipe's precision replaced, when --precision asks (the seed recipe's is fp32)."""
+    if precision is None:
+        return exp
+    return dataclasses.replace(exp, recipe=exp.recipe.with_overrides({"precision": precision}, where="option"))
 
 
 def _finish(exp, o, out: Path | None, quiet: bool, title: str) -> None:
@@ -51,6 +59,7 @@ def seed_table_command(
     gpus_per_trial: GpusOpt = None,
     max_concurrent: ConcurrentOpt = None,
     address: AddressOpt = None,
+    precision: PrecisionOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Train the seed's seven networks and print their table beside the seed's own numbers.
@@ -59,7 +68,7 @@ def seed_table_command(
     from inas.reproduce.experiments import seed_table, study_name
     from inas.reproduce.run import RunOptions
 
-    exp = seed_table(dataset, recipe, variants)
+    exp = _with_precision(seed_table(dataset, recipe, variants), precision)
     name = study or study_name(exp, dataset, recipe)
     o = RunOptions(dataset, epochs, name, storage, data_dir, gpus_per_trial, max_concurrent, address)
     _finish(exp, o, out, quiet, f"The seed's networks on {dataset}, {epochs} epochs, {recipe} recipe")
@@ -82,6 +91,7 @@ def d2l_command(
     gpus_per_trial: GpusOpt = None,
     max_concurrent: ConcurrentOpt = None,
     address: AddressOpt = None,
+    precision: PrecisionOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """The d2l exercise of seed 001 (BatchNorm, label smoothing, residual, factorised convs) as one table.
@@ -90,7 +100,7 @@ def d2l_command(
     from inas.reproduce.experiments import d2l, study_name
     from inas.reproduce.run import RunOptions
 
-    exp = d2l(recipe, variants, image_size)
+    exp = _with_precision(d2l(recipe, variants, image_size), precision)
     name = study or study_name(exp, dataset, recipe)
     o = RunOptions(dataset, epochs, name, storage, data_dir, gpus_per_trial, max_concurrent, address)
     _finish(exp, o, out, quiet, f"The d2l exercise on {dataset} at {image_size}x{image_size}, {epochs} epochs")

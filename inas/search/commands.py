@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from inas.cli_common import DataDirOpt, StorageOpt, user_errors
+from inas.cli_common import DataDirOpt, PrecisionOpt, StorageOpt, user_errors
 from inas.search.settings import BUDGETS, DEFAULT_BUDGET, DEFAULT_OBJECTIVES, DEFAULT_SAMPLER, OBJECTIVES, SAMPLERS
 
 
@@ -67,6 +67,7 @@ def search_command(
     prescreen_proxy: Annotated[
         str, typer.Option("--prescreen-proxy", help="naswot or synflow: what --prescreen ranks by (higher first).")
     ] = "naswot",
+    precision: PrecisionOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="A log line per trial instead of the live view.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
 ) -> None:
@@ -74,6 +75,10 @@ def search_command(
     from inas.search.runner import run_search
     from inas.search.settings import SearchSettings, parse_objectives
     from inas.study.record import UNTRAINED
+    from inas.train.recipe import TrainRecipe
+
+    # Each trial resolves `auto` on the device it lands on; bf16 is refused by a trial whose device has none.
+    recipe = TrainRecipe().with_overrides({"precision": precision}, where="option") if precision else None
 
     settings = SearchSettings(
         space=space,
@@ -97,6 +102,7 @@ def search_command(
         proxies=proxies,
         prescreen=prescreen,
         prescreen_proxy=prescreen_proxy,
+        recipe=recipe,
     )
     summary = run_search(settings, view="log" if quiet else "live")
     c = summary.counts

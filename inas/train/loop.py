@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 
 import torch
@@ -35,12 +35,16 @@ DECAYED = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
 _forced_precision: ContextVar[str | None] = ContextVar("inas_forced_precision", default=None)
 
 
-@contextmanager
-def forcing_precision(precision: str | None) -> Iterator[None]:
-    """Train in `precision` (auto, bf16, fp32; None: as each recipe says) inside this block, for
-    commands that retrain a recorded recipe (`inas export --precision`)."""
+def forcing_precision(precision: str | None) -> AbstractContextManager[None]:
+    """A block in which runs train in `precision` (auto, bf16, fp32; None: as each recipe says), for
+    commands that retrain a recorded recipe (`inas export --precision`). Checked now, not on entry."""
     if precision is not None and precision not in PRECISIONS:
         raise ConfigError(f"--precision: unknown value {shown(precision)}; choose one of {', '.join(PRECISIONS)}")
+    return _forcing(precision)
+
+
+@contextmanager
+def _forcing(precision: str | None) -> Iterator[None]:
     token = _forced_precision.set(precision)
     try:
         yield

@@ -91,8 +91,8 @@ def test_forcing_overrides_the_recipe_and_is_undone(bf16_cpu):
     with forcing_precision("fp32"):
         assert numerics_for(TrainRecipe(), CPU).precision == "fp32"
     assert numerics_for(TrainRecipe(), CPU).precision == "bf16"
-    with pytest.raises(ConfigError, match="--precision: unknown value 'half'"), forcing_precision("half"):
-        pass
+    with pytest.raises(ConfigError, match="--precision: unknown value 'half'"):
+        forcing_precision("half")
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +182,18 @@ def test_threads_stay_within_the_cpus_given(tmp_path, monkeypatch):
         assert threads.set_threads() == torch.get_num_threads()  # the user's choice is kept
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["search", "--space", "googlenet_depth"],
+        ["export", "no-such-study", "--out", "x"],
+        ["reproduce", "seed-table"],
+        ["reproduce", "d2l"],
+    ],
+)
+def test_every_training_command_checks_precision_first(command):
+    result = runner.invoke(app, [*command, "--precision", "half"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "precision: unknown value 'half'; choose one of auto, bf16, fp32" in result.stderr
