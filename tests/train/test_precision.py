@@ -197,3 +197,25 @@ def test_every_training_command_checks_precision_first(command):
     result = runner.invoke(app, [*command, "--precision", "half"])
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
     assert "precision: unknown value 'half'; choose one of auto, bf16, fp32" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("recipe", "native", "bf16"),
+    [
+        ({"precision": "auto"}, True, True),
+        ({"precision": "auto"}, False, False),
+        ({"precision": "bf16"}, False, False),  # evaluated in fp32 where bf16 is missing, not refused
+        ({"precision": "fp32"}, True, False),
+        ({"mixed_precision": True}, True, True),  # a model folder written before `precision`
+        ({"mixed_precision": False}, True, False),
+        ({}, True, False),
+    ],
+)
+def test_an_exported_model_is_evaluated_as_it_trained(monkeypatch, recipe, native, bf16):
+    from types import SimpleNamespace
+
+    from inas.export.use import _autocast
+
+    monkeypatch.setattr(policy, "cpu_bf16_missing", lambda: None if native else "no bf16 here")
+    model = SimpleNamespace(bundle=SimpleNamespace(recipe=recipe))
+    assert isinstance(_autocast(model, CPU)(), torch.autocast) == bf16
