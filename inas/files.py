@@ -65,19 +65,19 @@ def _lstat(path: Path, option: str) -> os.stat_result | None:
     """What is at `path` itself (a link is not followed), or None."""
     try:
         return os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a component above that is a file: said next
         return None
-    except OSError as e:  # a component that is a file, a name too long, a folder we may not enter
+    except OSError as e:  # a name too long, a folder we may not enter
         raise InasError(f"{option} {path}: cannot use this path ({e.strerror}); choose another") from None
 
 
-def _check_can_create_in(path: Path, option: str) -> None:
+def _check_can_create_in(path: Path, option: str, kind: str = "file") -> None:
     """The nearest existing folder above `path` takes a new entry: tried by making one and removing it
     (as root, `os.access` says yes to /proc and to read-only mounts), before any work is done."""
     path = Path(path).absolute()  # not resolve(): a link is judged as a link, never followed
     parent = next((p for p in path.parents if os.path.lexists(p)), None)
     if parent is None or not parent.is_dir():
-        raise InasError(f"{option} {path}: cannot make it under {parent}; choose a writable path")
+        raise InasError(f"{option} {path}: cannot make a {kind} under {parent}; choose a writable path")
     try:
         probe = tempfile.mkdtemp(dir=parent, prefix=".inas-probe-")
         os.rmdir(probe)
@@ -116,7 +116,7 @@ def check_out_dir(out: Path, option: str = "--out") -> None:
             raise InasError(f"{option} {out}: exists and is not an empty folder; choose a new folder")
         if os.path.ismount(out):  # it could not be replaced by the finished folder
             raise InasError(f"{option} {out}: is a mount point; choose a new folder")
-    _check_can_create_in(out, option)
+    _check_can_create_in(out, option, "folder")
 
 
 def write_atomic(path: Path, text: str, option: str = "--out") -> None:

@@ -13,8 +13,10 @@ import resource
 import socket
 import sqlite3
 import stat
+import struct
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +43,12 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def text(name: str, body: str | bytes) -> Callable[[Path], None]:
+def text(name: str, body: str | bytes | Callable[[], bytes]) -> Callable[[Path], None]:
+    """`root/name` holding `body` (made when the case runs, if it is a function)."""
+
     def make(root: Path) -> None:
-        (root / name).write_bytes(body.encode() if isinstance(body, str) else body)
+        data = body() if callable(body) else body
+        (root / name).write_bytes(data.encode() if isinstance(data, str) else data)
 
     return make
 
@@ -146,10 +151,89 @@ def null_node(root: Path) -> None:
     os.mknod(root / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
 
 
+def png(width: int, height: int, rows: bool = True, text_bytes: int = 0) -> bytes:
+    """A PNG that claims `width` x `height` (black pixels if `rows`, else no image data), with a zTXt
+    chunk that inflates to `text_bytes`: small files that decode to a great deal."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    body = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    if text_bytes:
+        body += chunk(b"zTXt", b"note\0\0" + zlib.compress(b"a" * text_bytes, 9))
+    if rows:
+        z = zlib.compressobj(1)
+        row = bytes(1 + 3 * width)
+        data = b"".join(z.compress(row) for _ in range(height)) + z.flush()
+    else:
+        data = zlib.compress(b"")
+    return b"\x89PNG\r\n\x1a\n" + body + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+def model_folder(root: Path, **config: object) -> None:
+    """A real, tiny exported model (3 classes, 32 px) in `root/model`; `config`: fields of its config.json
+    replaced afterwards (the weights, and their hash, stay right)."""
+    from inas.model.config import ArchConfig
+    from inas.model.network import build
+    from inas.train.bundle import BundleConfig, write_bundle
+
+    arch = ArchConfig.from_dict(TINY, where="tiny").with_classes(3)
+    bundle_config = BundleConfig(arch, {}, "synthetic:20", ("a", "b", "c"), (0.5,) * 3, (0.25,) * 3, 32)
+    write_bundle(root / "model", build(arch), bundle_config, {"epochs": []}, "a tiny model\n")
+    path = root / "model" / "config.json"
+    data = json.loads(path.read_text())
+    for key, value in config.items():
+        if key in ("mean", "std"):
+            data["normalisation"][key] = value
+        else:
+            data[key] = value
+    path.write_text(json.dumps(data))
+
+
+def predicting(make: Callable[[Path], None]) -> Callable[[Path], None]:
+    return both(model_folder, make)
+
+
+def image_folder(root: Path) -> None:
+    """images/<cat, dog>/<0..3>.png: a valid folder the cases then spoil."""
+    from PIL import Image
+
+    for c in ("cat", "dog"):
+        (root / "images" / c).mkdir(parents=True)
+        for i in range(4):
+            Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(root / "images" / c / f"{i}.png")
+
+
+def spoiled(make: Callable[[Path], None]) -> Callable[[Path], None]:
+    return both(image_folder, make)
+
+
+def wrong_cache(root: Path) -> None:
+    """The decoded-image cache of images/ replaced by a valid torch file of the wrong shape."""
+    import torch
+
+    from inas.data.datasets import decoded_cache_path
+    from inas.data.images import list_image_folder
+
+    listing = list_image_folder(root / "images")
+    name = decoded_cache_path(root / "images", listing.samples, listing.classes).name
+    path = root.parent / "cache" / "imagefolder" / name  # the case's INAS_CACHE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {
+            "images": torch.zeros(2, 3, 8, 8, dtype=torch.uint8),
+            "labels": torch.zeros(2, dtype=torch.int64),
+            "classes": listing.classes,
+        },
+        path,
+    )
+
+
 SEARCH = ("search", "--space", "s.yaml", "--trials", "1", "--dataset", "synthetic", "--budget", "smoke")
 TRAIN = ("train", "--preset", "seed/short4", "--dataset", "synthetic:20", "--epochs", "1")
 
 
+TINY = {"stem": "cifar", "stages": [{"modules": [[8, 8, 8, 4, 8, 8]]}], "input_size": 32}
 HUGE_CONFIG = {"stem": "cifar", "stages": [{"modules": [[10**12, 8, 8, 4, 8, 8]]}], "input_size": 32}
 BIG_CONFIG = {  # within every per-field limit, over the parameter limit as a whole
     "stem": "cifar",
@@ -349,6 +433,89 @@ CASES = [
     ),
     Case("search-in-memory", (*SEARCH, "--storage", "sqlite://"), "in-memory", text("s.yaml", SPACE)),
     Case("search-in-memory-uri", (*SEARCH, "--storage", "sqlite:///:memory:"), "in-memory", text("s.yaml", SPACE)),
+    # 9. untrusted image files and image folders (issue 24)
+    Case(
+        "predict-bomb-30000",
+        ("predict", "model", "x.png"),
+        "a decompression bomb",
+        predicting(text("x.png", lambda: png(30000, 30000, rows=False))),
+    ),
+    Case(
+        "predict-12000",
+        ("predict", "model", "x.png"),
+        "12000 x 12000 pixels, over the 16,777,216",
+        predicting(text("x.png", lambda: png(12000, 12000))),
+    ),
+    Case(
+        "predict-text-chunk",
+        ("predict", "model", "x.png"),
+        "x.png: cannot decode",
+        predicting(text("x.png", lambda: png(8, 8, text_bytes=100_000_000))),
+    ),
+    Case("predict-fifo", ("predict", "model", "x.png"), "x.png: not a regular file", predicting(fifo("x.png"))),
+    Case(
+        "predict-dangling",
+        ("predict", "model", "x.png"),
+        "x.png: no such file (a link to nothing)",
+        predicting(link("x.png", f"../{OUTSIDE}/none.png")),
+    ),
+    Case(
+        "predict-folder", ("predict", "model", "x.png"), "x.png: a folder", predicting(lambda r: (r / "x.png").mkdir())
+    ),
+    Case(
+        "predict-huge-file",
+        ("predict", "model", "x.png"),
+        "over the 67,108,864",
+        predicting(text("x.png", lambda: png(8, 8) + bytes(65 << 20))),
+    ),
+    Case(
+        "imagefolder-bomb",
+        (*TRAIN[:3], "--dataset", "imagefolder:images", "--epochs", "1"),
+        "dog/x.png:",
+        spoiled(text("images/dog/x.png", lambda: png(30000, 30000, rows=False))),
+    ),
+    Case(
+        "imagefolder-fifo",
+        (*TRAIN[:3], "--dataset", "imagefolder:images", "--epochs", "1"),
+        "dog/x.png: not a regular file",
+        spoiled(fifo("images/dog/x.png")),
+    ),
+    Case(
+        "imagefolder-loop",
+        (*TRAIN[:3], "--dataset", "imagefolder:images", "--epochs", "1"),
+        "cat/again: a link back to a folder already listed",
+        spoiled(link("images/cat/again", ".")),
+    ),
+    Case(
+        "imagefolder-link-out",
+        (*TRAIN[:3], "--dataset", "imagefolder:images", "--epochs", "1"),
+        "dog/x.png: a link out of the image folder",
+        spoiled(
+            both(
+                lambda r: (r.parent / OUTSIDE / "x.png").write_bytes(png(8, 8)),
+                link("images/dog/x.png", f"../../../{OUTSIDE}/x.png"),
+            )
+        ),
+    ),
+    Case(
+        "imagefolder-same-file-twice",
+        (*TRAIN[:3], "--dataset", "imagefolder:images", "--epochs", "1"),
+        "the same file as",
+        spoiled(link("images/dog/9.png", "../cat/0.png")),
+    ),
+    Case(
+        "imagefolder-dangling",
+        (*TRAIN[:3], "--dataset", "imagefolder:images", "--epochs", "1"),
+        "dog/x.png: a link to nothing",
+        spoiled(link("images/dog/x.png", "none.png")),
+    ),
+    Case(
+        "imagefolder-wrong-cache",
+        (*TRAIN, "--dataset", "imagefolder:images", "--batch-size", "4"),
+        "",
+        spoiled(wrong_cache),
+        code=0,
+    ),
     # earlier cases
     Case("unknown-preset", ("model", "summary", "--preset", "nope"), "unknown preset 'nope'"),
     Case("unknown-option", ("model", "summary", "--bogus"), "No such option: --bogus"),

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from inas.errors import DataError
+from inas import limits
+from inas.errors import DataError, shown
 from inas.registry import Registry
 
 
@@ -127,14 +128,32 @@ def decoded_cache_path(folder: Path, samples: list[tuple[str, int]], classes: li
     return cache_dir() / "imagefolder" / f"{h.hexdigest()[:32]}.pt"
 
 
-def _load_cached(path: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]] | None:
+def _load_cached(
+    path: Path, samples: list[tuple[str, int]], classes: list[str]
+) -> tuple[torch.Tensor, torch.Tensor, list[str]] | None:
+    """The decoded images in the cache file `path`, if it holds what its name promises: one uint8
+    N x 3 x H x W image per file listed, their labels and the classes (else None: decode again)."""
     try:
+        if path.stat().st_size > limits.MAX_DECODED_BYTES + (1 << 20):  # bounded before it is read
+            return None
         d = torch.load(path, weights_only=True)  # tensors and strings only: nothing runs on load
-        return d["images"], d["labels"], list(d["classes"])
+        images, labels, got = d["images"], d["labels"], list(d["classes"])
     except FileNotFoundError:
         return None
     except Exception:  # a truncated or foreign file: decode again (and overwrite it)
         return None
+    ok = (
+        isinstance(images, torch.Tensor)
+        and isinstance(labels, torch.Tensor)
+        and images.dtype == torch.uint8
+        and images.ndim == 4
+        and images.shape[0] == len(samples)
+        and images.shape[1] == 3
+        and labels.dtype == torch.int64
+        and labels.tolist() == [label for _, label in samples]
+        and got == list(classes)
+    )
+    return (images, labels, got) if ok else None
 
 
 def _save_cached(path: Path, decoded: tuple[torch.Tensor, torch.Tensor, list[str]]) -> None:
@@ -152,31 +171,27 @@ def _save_cached(path: Path, decoded: tuple[torch.Tensor, torch.Tensor, list[str
 
 def _imagefolder(path: Path, seed: int = 0, test_fraction: float = 0.2) -> ImageData:
     """`PATH/train/<class>/*` and `PATH/test/<class>/*`, or `PATH/<class>/*` split by `seed`."""
-    from torchvision.datasets import ImageFolder
     from torchvision.transforms.v2.functional import resize
+
+    from inas.data.images import list_image_folder, read_pixels
 
     if not path.is_dir():
         raise DataError(f"imagefolder:{path}: no such folder; give a folder with train/<class>/ and test/<class>/")
 
     def read(folder: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-        try:
-            listing = ImageFolder(str(folder))
-        except (FileNotFoundError, RuntimeError) as e:
-            raise DataError(f"imagefolder:{folder}: {e}; put images in <class>/ subfolders") from None
+        listing = list_image_folder(folder)
         if len(listing.classes) < 2:  # every trial would "complete" with error 0
             raise DataError(
                 f"imagefolder:{folder}: one class folder ({listing.classes[0]}/); a classifier needs at least two"
             )
         cache = decoded_cache_path(folder, listing.samples, listing.classes)
-        cached = _load_cached(cache)
+        cached = _load_cached(cache, listing.samples, listing.classes)
         if cached is not None:
             return cached
         images = []
+        budget = [limits.MAX_DECODED_BYTES]
         for file, _ in listing.samples:
-            try:
-                rgb = np.asarray(listing.loader(file))  # torchvision's PIL loader, converted to RGB
-            except OSError as e:
-                raise DataError(f"imagefolder:{file}: cannot decode ({e}); remove or replace the file") from None
+            rgb = read_pixels(Path(file), "RGB", where=f"imagefolder:{file}", budget=budget)
             images.append(torch.from_numpy(rgb.copy()).permute(2, 0, 1))
         size = Counter(tuple(im.shape[-2:]) for im in images).most_common(1)[0][0]
         images = [im if tuple(im.shape[-2:]) == size else resize(im, list(size), antialias=True) for im in images]
@@ -259,7 +274,10 @@ def load_dataset(spec: str, data_dir: str | Path | None = None, download: bool =
         return _imagefolder(Path(spec.removeprefix("imagefolder:")).expanduser())
     if spec == "synthetic" or spec.startswith("synthetic:"):
         n = spec.partition(":")[2] or "500"
-        if not n.isdigit() or int(n) < 10:
-            raise DataError(f"{spec}: the size after 'synthetic:' must be a whole number >= 10, like synthetic:2000")
+        if not (n.isascii() and n.isdigit()) or len(n) > 9 or not 10 <= int(n) <= limits.MAX_SYNTHETIC:
+            raise DataError(
+                f"{shown(spec)}: the size after 'synthetic:' must be a whole number from 10 to "
+                f"{limits.MAX_SYNTHETIC:,}, like synthetic:2000"
+            )
         return synthetic(n_train=int(n), n_test=max(10, int(n) // 5))
     return DATASETS.get(spec)(Path(data_dir) if data_dir is not None else None, download)

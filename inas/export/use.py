@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from inas.data.datasets import load_dataset
 from inas.data.loader import DeviceLoader, to_input
-from inas.errors import ConfigError, DataError, InasError
+from inas.errors import ConfigError, InasError
 from inas.train.bundle import load_model, read_metrics
 from inas.train.loop import EVAL_BATCH, evaluate, pick_device
 from inas.train.precision import resolve
@@ -61,16 +60,11 @@ def evaluate_model(
 
 
 def read_image(path: Path, channels: int) -> torch.Tensor:
-    """An image file as uint8 C x H x W (RGB or greyscale, as the model takes)."""
-    from PIL import Image, UnidentifiedImageError
+    """An image file as uint8 C x H x W (RGB or greyscale, as the model takes), read within the bounds
+    of `inas.data.images.read_pixels` (a regular file, its pixels counted before they are decoded)."""
+    from inas.data.images import read_pixels
 
-    try:
-        with Image.open(path) as im:
-            pixels = np.asarray(im.convert("RGB" if channels == 3 else "L"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (UnidentifiedImageError, OSError) as e:
-        raise DataError(f"{path}: not an image this can read ({e}); give PNG, JPEG or similar files") from None
+    pixels = read_pixels(path, "RGB" if channels == 3 else "L")
     t = torch.from_numpy(pixels.copy())
     return t[None] if t.ndim == 2 else t.permute(2, 0, 1)
 
