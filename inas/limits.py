@@ -20,3 +20,4 @@ MAX_DECODED_BYTES = 16 << 30  # all the decoded pixels of one image folder (CIFA
 MAX_IMAGES = 10_000_000  # image files in one image folder
 MAX_IMAGE_FOLDERS = 100_000  # folders inside one image folder
 MAX_SYNTHETIC = 200_000  # synthetic:N (600 MB of 32x32 images)
+MAX_CLASS_NAME_CHARS = 1_000  # one class name in a model's config.json

@@ -41,6 +41,7 @@ class Case:
     code: int = 2
     owns: tuple[str, ...] = ()  # paths under the working folder the command may create or change
     env: dict[str, str] = field(default_factory=dict)
+    make_config: dict[str, object] = field(default_factory=dict)  # fields of model/config.json to replace
 
 
 def text(name: str, body: str | bytes | Callable[[], bytes]) -> Callable[[Path], None]:
@@ -180,6 +181,10 @@ def model_folder(root: Path, **config: object) -> None:
     arch = ArchConfig.from_dict(TINY, where="tiny").with_classes(3)
     bundle_config = BundleConfig(arch, {}, "synthetic:20", ("a", "b", "c"), (0.5,) * 3, (0.25,) * 3, 32)
     write_bundle(root / "model", build(arch), bundle_config, {"epochs": []}, "a tiny model\n")
+    edit_config(root, **config)
+
+
+def edit_config(root: Path, **config: object) -> None:
     path = root / "model" / "config.json"
     data = json.loads(path.read_text())
     for key, value in config.items():
@@ -516,6 +521,77 @@ CASES = [
         spoiled(wrong_cache),
         code=0,
     ),
+    # 10. a model folder's config.json is checked against its weights and the limits (issue 24)
+    Case(
+        "model-few-classes",
+        ("predict", "model", "x.png"),
+        "classes must be 3 names",
+        predicting(text("x.png", lambda: png(8, 8))),
+        make_config={"classes": ["a"]},
+    ),
+    Case(
+        "model-no-classes",
+        ("predict", "model", "x.png"),
+        "classes must be 3 names",
+        predicting(text("x.png", lambda: png(8, 8))),
+        make_config={"classes": []},
+    ),
+    Case(
+        "model-input-100000",
+        ("evaluate", "model", "--dataset", "synthetic:20"),
+        "input_size 100000 is not",
+        model_folder,
+        make_config={"input_size": 100000},
+    ),
+    Case(
+        "model-input-0",
+        ("predict", "model", "x.png"),
+        "input_size 0 is not",
+        predicting(text("x.png", lambda: png(8, 8))),
+        make_config={"input_size": 0},
+    ),
+    Case(
+        "model-input-negative",
+        ("predict", "model", "x.png"),
+        "input_size -32 is not",
+        predicting(text("x.png", lambda: png(8, 8))),
+        make_config={"input_size": -32},
+    ),
+    Case(
+        "model-input-float",
+        ("predict", "model", "x.png"),
+        "expected a whole number",
+        predicting(text("x.png", lambda: png(8, 8))),
+        make_config={"input_size": 31.9},
+    ),
+    Case(
+        "model-mean-length",
+        ("predict", "model", "x.png"),
+        "mean must be 3 finite numbers",
+        predicting(text("x.png", lambda: png(8, 8))),
+        make_config={"mean": [0.5]},
+    ),
+    Case(
+        "model-std-length",
+        ("predict", "model", "x.png"),
+        "std must be 3 finite numbers",
+        predicting(text("x.png", lambda: png(8, 8))),
+        make_config={"std": [0.2] * 4},
+    ),
+    Case(
+        "model-std-zero",
+        ("predict", "model", "x.png"),
+        "must be >= 0.001",
+        predicting(text("x.png", lambda: png(8, 8))),
+        make_config={"std": [0.2, 0, 0.2]},
+    ),
+    Case(
+        "model-class-name-huge",
+        ("predict", "model", "x.png"),
+        "over 1000 characters",
+        predicting(text("x.png", lambda: png(8, 8))),
+        make_config={"classes": ["a", "b", "c" * 5000]},
+    ),
     # earlier cases
     Case("unknown-preset", ("model", "summary", "--preset", "nope"), "unknown preset 'nope'"),
     Case("unknown-option", ("model", "summary", "--bogus"), "No such option: --bogus"),
@@ -552,6 +628,8 @@ def test_bad_input_is_bounded_and_leaves_nothing(case: Case, tmp_path: Path) -> 
     root.mkdir()
     (tmp_path / OUTSIDE).mkdir()
     case.make(root)
+    if case.make_config:
+        edit_config(root, **case.make_config)
     before, outside = snapshot(root), snapshot(tmp_path / OUTSIDE)
     env = {**os.environ, "INAS_CACHE": str(tmp_path / "cache"), **case.env}
     proc = subprocess.run(

@@ -14,6 +14,8 @@ from inas.train.bundle import load_model, read_metrics
 from inas.train.loop import EVAL_BATCH, evaluate, pick_device
 from inas.train.precision import resolve
 
+EVAL_INPUT_BYTES = 1 << 30
+
 
 def _autocast(model: torch.nn.Module, device: torch.device):
     """Evaluate as training did: in bf16 autocast where the recipe's precision trains in it on this
@@ -43,8 +45,10 @@ def evaluate_model(
         )
     if data.channels != b.arch.in_channels:
         raise InasError(f"{data.name} has {data.channels}-channel images; the model takes {b.arch.in_channels}")
+    # A batch of inputs at most EVAL_INPUT_BYTES (at 4,096 px, 1,024 images would be 206 GB).
+    batch = max(1, min(EVAL_BATCH, EVAL_INPUT_BYTES // (4 * b.arch.in_channels * b.input_size**2)))
     loader = DeviceLoader(
-        data.test_x, data.test_y, batch_size=EVAL_BATCH, mean=b.mean, std=b.std, device=dev, size=b.input_size
+        data.test_x, data.test_y, batch_size=batch, mean=b.mean, std=b.std, device=dev, size=b.input_size
     )
     top1, top5 = evaluate(model, loader, _autocast(model, dev))
     recorded = read_metrics(folder)

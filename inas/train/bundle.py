@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -27,7 +28,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from inas import __version__
+from inas import __version__, limits
 from inas.data.datasets import ImageData
 from inas.errors import ConfigError, InasError, shown
 from inas.files import check_out_dir, make_ordinary, read_json
@@ -39,6 +40,7 @@ from inas.train.normalise import normalisation
 from inas.train.recipe import TrainRecipe
 
 FORMAT = "inas-model/1"
+MIN_STD = 1e-3  # channel_stats clamps at this: a smaller std comes from an edited file
 WEIGHTS, CONFIG, METRICS, CARD, ONNX = "model.safetensors", "config.json", "metrics.json", "README.md", "model.onnx"
 
 
@@ -93,7 +95,7 @@ class BundleConfig:
                 classes=tuple(d["classes"]),
                 mean=tuple(float(v) for v in d["normalisation"]["mean"]),
                 std=tuple(float(v) for v in d["normalisation"]["std"]),
-                input_size=int(d["input_size"]),
+                input_size=whole(d["input_size"]),
                 source=dict(d.get("source", {})),
                 inas_version=str(d.get("inas_version", "?")),
                 torch_version=str(d.get("torch_version", "?")),
@@ -101,6 +103,40 @@ class BundleConfig:
             )
         except (KeyError, TypeError, ValueError, ConfigError) as e:
             raise BundleError(f"{where}: not a valid inas model config ({e}); export the model again") from None
+        except BundleError as e:  # from __post_init__, which knows no path
+            raise BundleError(str(e).replace("config.json", where, 1)) from None
+
+    def __post_init__(self) -> None:
+        """What predict and evaluate use, checked against the network and the limits: a config.json
+        is a file anyone may have edited, and these fields size allocations and index outputs."""
+        fix = "export the model again"
+        arch = self.arch
+        if len(self.classes) != arch.num_classes or not all(isinstance(c, str) for c in self.classes):
+            raise BundleError(
+                f"config.json: classes must be {arch.num_classes} names, one per output of the network, got "
+                f"{shown(list(self.classes))}; {fix}"
+            )
+        if any(len(c) > limits.MAX_CLASS_NAME_CHARS for c in self.classes):
+            raise BundleError(f"config.json: a class name is over {limits.MAX_CLASS_NAME_CHARS} characters; {fix}")
+        if isinstance(self.input_size, bool) or not 1 <= self.input_size <= limits.MAX_INPUT_SIZE:
+            raise BundleError(
+                f"config.json: input_size {shown(self.input_size)} is not from 1 to {limits.MAX_INPUT_SIZE:,}; {fix}"
+            )
+        for name, values in (("mean", self.mean), ("std", self.std)):
+            if len(values) != arch.in_channels or not all(math.isfinite(v) for v in values):
+                raise BundleError(
+                    f"config.json: normalisation {name} must be {arch.in_channels} finite numbers (one per input "
+                    f"channel), got {shown(list(values))}; {fix}"
+                )
+        if not all(v >= MIN_STD for v in self.std):  # 0 divides every pixel by zero: nan for every class
+            raise BundleError(f"config.json: normalisation std {shown(list(self.std))} must be >= {MIN_STD}; {fix}")
+
+
+def whole(value: Any) -> int:
+    """A JSON integer, as it is (int() would take 3.7 or "32")."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {shown(value)}")
+    return value
 
 
 def sha256(path: Path) -> str:
