@@ -7,9 +7,12 @@ Each takes the value and where it was found (a key path), returns the value when
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
+from inas import limits
 from inas.errors import ConfigError, shown
 
 
@@ -60,6 +63,27 @@ def non_negative(v: Any, where: str) -> float:
     if not is_number(v) or v < 0:
         raise ConfigError(f"{where}: must be a number >= 0, got {shown(v)}")
     return v
+
+
+MAX_MEMORY_ENV = "INAS_MAX_MEMORY"  # a stated limit (bytes, or with K/M/G/T), instead of a share of what is free
+SIZE = re.compile(r"\s*(\d{1,16}(?:\.\d{1,6})?)\s*([KMGT]?)(?:i?B)?\s*", re.IGNORECASE)
+
+
+def byte_size(text: str, where: str, most: int) -> int:
+    """`text` ("4GB", "512M", "1000000"; K, M, G, T are powers of 1024) as bytes, from 1 to `most`."""
+    match = SIZE.fullmatch(text)
+    if not match:
+        raise ConfigError(f"{where}={shown(text)}: give bytes or a size like 4GB or 512MB")
+    value = int(float(match[1]) * 1024 ** " KMGT".index(match[2].upper() or " "))
+    if not 1 <= value <= most:
+        raise ConfigError(f"{where}={shown(text)}: must be from 1 byte to {most:,} bytes; give a size like 4GB")
+    return value
+
+
+def stated_memory() -> int | None:
+    """INAS_MAX_MEMORY in bytes, if set: checked where a command starts, before any work."""
+    stated = os.environ.get(MAX_MEMORY_ENV)
+    return byte_size(stated, MAX_MEMORY_ENV, limits.MAX_MEMORY_BYTES) if stated else None
 
 
 def at_most(v: Any, limit: int, where: str, unit: str) -> Any:

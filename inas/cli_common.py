@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+from inas import limits
 from inas.errors import InasError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,12 +22,28 @@ StudyArg = Annotated[str, typer.Argument(help="Study name, or the path of a SQLi
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
 DataDirOpt = Annotated[str | None, typer.Option("--data-dir", help="Folder holding (or to download) the dataset.")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, max=limits.MAX_SEED, help="Random seed (0 to 2**32 - 1).")]
 PRECISION_HELP = (
     "auto: bf16 autocast + channels_last where the device has native bf16 (CUDA, or a CPU with "
     "AVX512_BF16/AMX), else fp32; bf16 (refused where there is none); fp32. Default: the recipe's "
     "(the seed recipe's is fp32)."
 )
 PrecisionOpt = Annotated[str | None, typer.Option("--precision", help=PRECISION_HELP)]
+
+
+def finite_share(value: float | None) -> float | None:
+    """Option callback: a finite number >= 0 (nan passes every min/max test: a trial of nan GPUs is never
+    scheduled, and the search waits forever)."""
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise typer.BadParameter(f"{value}: give a finite number >= 0")
+    return value
+
+
+def positive_share(value: float | None) -> float | None:
+    """Option callback: a finite number > 0."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"{value}: give a finite number > 0")
+    return value
 
 
 def fail(message: str) -> typer.Exit:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from inas import limits
 from inas.cli_common import JsonOpt, console, print_json, user_errors
 
 model_app = typer.Typer(help="List presets and measure networks.", no_args_is_help=True)
@@ -50,7 +51,10 @@ def model_summary(
     config: ConfigOpt = None,
     classes: Annotated[int | None, typer.Option("--classes", min=1, help="Number of classes.")] = None,
     input_size: Annotated[
-        int | None, typer.Option("--input-size", min=1, help="Square input side (default: the network's).")
+        int | None,
+        typer.Option(
+            "--input-size", min=1, max=limits.MAX_INPUT_SIZE, help="Square input side (default: the network's)."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -8,13 +8,15 @@ from typing import Annotated
 
 import typer
 
-from inas.cli_common import DataDirOpt, PrecisionOpt, StorageOpt, user_errors
+from inas.cli_common import DataDirOpt, PrecisionOpt, StorageOpt, finite_share, user_errors
 
 reproduce_app = typer.Typer(help="Reproduce the seeds' experiments, as studies.", no_args_is_help=True)
 
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Folder for table.md, table.csv, figure.html.")]
 StudyOpt = Annotated[str | None, typer.Option("--study", help="Study name (default: from the experiment).")]
-GpusOpt = Annotated[float | None, typer.Option("--gpus-per-trial", help="GPU share a trial takes.")]
+GpusOpt = Annotated[
+    float | None, typer.Option("--gpus-per-trial", callback=finite_share, help="GPU share a trial takes.")
+]
 ConcurrentOpt = Annotated[int | None, typer.Option("--max-concurrent", help="Trials at once.")]
 AddressOpt = Annotated[str | None, typer.Option("--address", help="An existing Ray cluster.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", help="A line per trial instead of the live view.")]

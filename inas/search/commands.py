@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from inas.cli_common import DataDirOpt, PrecisionOpt, StorageOpt, user_errors
+from inas.cli_common import (
+    DataDirOpt,
+    PrecisionOpt,
+    SeedOpt,
+    StorageOpt,
+    finite_share,
+    positive_share,
+    user_errors,
+)
 from inas.search.settings import BUDGETS, DEFAULT_BUDGET, DEFAULT_OBJECTIVES, DEFAULT_SAMPLER, OBJECTIVES, SAMPLERS
 
 
@@ -35,14 +43,17 @@ def search_command(
         typer.Option("--objectives", help="Comma-separated, all minimised: " + ", ".join(OBJECTIVES) + "."),
     ] = ",".join(DEFAULT_OBJECTIVES),
     gpus_per_trial: Annotated[
-        float | None, typer.Option("--gpus-per-trial", help="A fraction shares a GPU (default: 1 with GPUs, else 0).")
+        float | None,
+        typer.Option(
+            "--gpus-per-trial", callback=finite_share, help="A fraction shares a GPU (default: 1 with GPUs, else 0)."
+        ),
     ] = None,
-    cpus_per_trial: Annotated[float, typer.Option("--cpus-per-trial")] = 1.0,
+    cpus_per_trial: Annotated[float, typer.Option("--cpus-per-trial", callback=positive_share)] = 1.0,
     max_concurrent: Annotated[int | None, typer.Option("--max-concurrent")] = None,
     address: Annotated[
         str | None, typer.Option("--address", help="Join this Ray cluster (default: local Ray).")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: SeedOpt = 0,
     warm_start: Annotated[
         str | None, typer.Option("--warm-start", help="`seed`: first run the seed's networks that the space holds.")
     ] = None,
@@ -72,6 +83,9 @@ def search_command(
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
 ) -> None:
     """Search a space: Optuna proposes, Ray Tune trains, every trial lands in the study."""
+    from inas.checks import stated_memory
+
+    stated_memory()  # read again in each trial: a bad value is refused here, before Ray starts
     from inas.search.runner import run_search
     from inas.search.settings import SearchSettings, parse_objectives
     from inas.study.record import UNTRAINED

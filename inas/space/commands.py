@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from inas.cli_common import JsonOpt, console, print_json, user_errors
+from inas import limits
+from inas.cli_common import JsonOpt, SeedOpt, console, print_json, user_errors
 
 space_app = typer.Typer(help="List, inspect and sample search spaces.", no_args_is_help=True)
 
@@ -93,8 +94,8 @@ def space_show(space: SpaceArg, as_json: JsonOpt = False) -> None:
 @user_errors
 def space_sample(
     space: SpaceArg,
-    n: Annotated[int, typer.Option("--n", min=1, help="How many distinct candidates.")] = 5,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed of the sampler.")] = 0,
+    n: Annotated[int, typer.Option("--n", min=1, max=limits.MAX_SAMPLES, help="How many distinct candidates.")] = 5,
+    seed: SeedOpt = 0,
     classes: Annotated[
         int | None, typer.Option("--classes", min=1, help="Number of classes (default: the space's).")
     ] = None,

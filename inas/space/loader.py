@@ -86,8 +86,9 @@ class _Ctx:
             raise self.error(path, f"expected a mapping with keys among {', '.join(allowed)}, got {_kind(value)}")
         for key in value:
             if str(key) not in allowed:
+                name = str(key) if len(str(key)) <= 60 else shown(str(key))  # a key can be megabytes
                 raise self.error(
-                    f"{path}.{key}" if path else str(key), f"unknown key; valid keys are {', '.join(allowed)}"
+                    f"{path}.{name}" if path else name, f"unknown key; valid keys are {', '.join(allowed)}"
                 )
         return {str(k): v for k, v in value.items()}
 

@@ -9,20 +9,17 @@ seed/googlenet and seed/short4 at 16 and 32 px, batches 32-64), with a margin.
 
 from __future__ import annotations
 
-import os
-import re
-
 import torch
 
-from inas.errors import ConfigError, shown
+from inas import checks
+from inas.errors import ConfigError
 from inas.model.config import ArchConfig
 from inas.train.recipe import TrainRecipe
 
 ACTIVATION_FACTOR = 1.75
 STATE_COPIES = {"sgd": 3, "adamw": 4, "adadelta": 4}  # weights, gradients and the optimizer's buffers
 SHARE = 0.5  # of the free memory a step may take: the data, the evaluation and the allocator need room
-MAX_MEMORY_ENV = "INAS_MAX_MEMORY"  # a stated limit (bytes, or with K/M/G), instead of SHARE of what is free
-SIZE = re.compile(r"^\s*([0-9.]+)\s*([KMG]?)i?B?\s*$", re.IGNORECASE)
+MAX_MEMORY_ENV = checks.MAX_MEMORY_ENV  # a stated limit, instead of SHARE of what is free
 
 
 def step_bytes(arch: ArchConfig, recipe: TrainRecipe, batch: int) -> int:
@@ -61,12 +58,9 @@ def memory_budget(device: torch.device, share: float = 1.0) -> int | None:
     """The bytes a step may take on `device`: INAS_MAX_MEMORY if set, else SHARE of what is free
     (CUDA: the device's free memory; CPU: Linux's MemAvailable), of which `share` where several
     trials share the device (CUDA: no more than `share` of its total either). None where unknown."""
-    stated = os.environ.get(MAX_MEMORY_ENV)
-    if stated:
-        match = SIZE.match(stated)
-        if not match:
-            raise ConfigError(f"{MAX_MEMORY_ENV}={shown(stated)}: give bytes or a size like 4GB or 512MB")
-        return int(float(match[1]) * 1024 ** "_KMG".index(match[2].upper() or "_"))
+    stated = checks.stated_memory()
+    if stated is not None:
+        return stated
     if device.type == "cuda":
         free, total = torch.cuda.mem_get_info(device)
         return int(min(free, total * share) * SHARE)

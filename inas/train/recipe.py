@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import InitVar, dataclass
 from typing import Any
 
-from inas import checks
+from inas import checks, limits
 from inas.data.augment import AUGMENTS
 from inas.errors import ConfigError, shown
 from inas.registry import Registry
@@ -83,6 +83,8 @@ def validate_recipe(r: TrainRecipe, where: str = "recipe") -> TrainRecipe:
     checks.choice(r.augment, AUGMENTS, f"{where}.augment")
     for name in ("lr", "step_gamma"):
         checks.positive_number(getattr(r, name), f"{where}.{name}")
+    if r.lr > limits.MAX_LR:  # past float32's range the optimizer's update overflows: no NaN, a crash
+        raise ConfigError(f"{where}.lr: {r.lr:g} is over the {limits.MAX_LR:g} inas allows; lower it")
     for name in ("momentum", "weight_decay"):
         checks.non_negative(getattr(r, name), f"{where}.{name}")
     for name in ("label_smoothing", "val_fraction"):
@@ -94,8 +96,8 @@ def validate_recipe(r: TrainRecipe, where: str = "recipe") -> TrainRecipe:
     for name in ("epochs", "batch_size"):
         checks.positive_int(getattr(r, name), f"{where}.{name}")
     checks.choice(r.precision, PRECISIONS, f"{where}.precision")
-    if not checks.is_int(r.seed):
-        raise ConfigError(f"{where}.seed: must be an integer, got {shown(r.seed)}")
+    if not checks.is_int(r.seed) or not 0 <= r.seed <= limits.MAX_SEED:
+        raise ConfigError(f"{where}.seed: must be a whole number from 0 to {limits.MAX_SEED:,}, got {shown(r.seed)}")
     return r
 
 
