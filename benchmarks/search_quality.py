@@ -5,11 +5,12 @@ on real CIFAR-10 from the shared tarball, exactly as a search trial would (a red
 budget says so; params and MACs of the full network), and write one CSV row per network. Rows already in
 the CSV are kept, so an interrupted run continues.
 
-`replay`: run Optuna's samplers against the table (ask/tell on a lookup: no training, no Ray), as Syne
-Tune and NAS-Bench-201 simulate searches. Like `inas search`, a repeated proposal is not trained again and
-does not count (up to 20 re-proposals). Hypervolume of (val error, params, train seconds) after every
-counted trial, against one reference point (1.1 x the table's worst value of each objective), as a
-fraction of the table's own front.
+`replay`: run Optuna's samplers against the table, as Syne Tune and NAS-Bench-201 simulate searches:
+inas's own `StudySearcher` and `SearchPlan` propose, screen and handle repeats exactly as in `inas
+search`, and a trial looks its network up in the table instead of training it (no Ray). Hypervolume of
+(val error, params, train seconds) after every trained trial, against one reference point (1.1 x the
+table's worst value of each objective), as a fraction of the table's own front; the size of that front
+is printed beside it.
 
 `table --pick N --from TABLE` trains only N networks of an existing table, spread over it (its 2-D
 front of val error and params first, then evenly by error), and `--epochs/--data-fraction/--width/
@@ -242,8 +243,75 @@ def read_table(path: Path):
     }, frame
 
 
+def table_plan(space_name: str, budget: str, constraint: str | None = None, prescreen: int = 1):
+    """The `SearchPlan` a search of the table's space would make (its define, resolve and screen are
+    the ones the search runs), on a stand-in dataset of CIFAR-10's shape: the table holds the errors."""
+    import dataclasses
+
+    from inas.data.datasets import load_dataset
+    from inas.search.plan import CONSTRAINED_BEFORE_TRAINING, SearchPlan
+    from inas.search.settings import BUDGETS, SearchSettings
+    from inas.space.registry import load_space
+    from inas.study.choose import parse_constraints
+    from inas.train.recipe import TrainRecipe
+
+    b = BUDGETS.get(budget, "--budget")
+    settings = SearchSettings(space=space_name, budget=b, constraint=constraint, prescreen=prescreen)
+    recipe = dataclasses.replace(TrainRecipe(), epochs=b.epochs, batch_size=b.batch_size, image_size=b.image_size)
+    data = load_dataset("synthetic:20")  # 10 classes of 3-channel images, as CIFAR-10
+    constraints = (
+        parse_constraints(constraint, list(CONSTRAINED_BEFORE_TRAINING), "--constraint", "use") if constraint else []
+    )
+    space = load_space(space_name)
+    return SearchPlan(settings, space, "replay", "sqlite://", recipe, data, (), tuple(constraints))
+
+
+class TableCandidates:
+    """The searcher's `Candidates` of a replay: the search's own plan, with --prescreen's scores read
+    from the table of proxies instead of computed."""
+
+    def __init__(self, plan, scores: dict | None = None):
+        self.plan, self.scores = plan, scores
+
+    def define(self, trial) -> None:
+        self.plan.define(trial)
+
+    def resolve(self, params: dict):
+        return self.plan.resolve(params)
+
+    def screen(self, cand):
+        return self.plan.screen(cand)
+
+    def score(self, cand) -> tuple[float, dict[str, float]]:
+        score = float(self.scores[params_key(cand.params)])
+        return score, {}
+
+
+def params_key(params: dict) -> str:
+    return json.dumps(params, sort_keys=True)
+
+
+def table_record(row: dict):
+    """What a trial of the table's network reports, fully trained."""
+    from inas.study.record import TrialRecord, TrialStatus
+
+    return TrialRecord(
+        status=TrialStatus.OK, epochs_done=1, epochs_total=1, **{k: float(row[k]) for k in OBJECTIVES}
+    ).to_report()
+
+
+def front_sizes(values, objectives: tuple[str, ...]) -> str:
+    """How many networks lie on the table's front of the objectives, and of each pair of them."""
+    from inas.report.data import non_dominated
+
+    parts = [f"{'+'.join(objectives)}: {int(non_dominated(values).sum())}"]
+    for i, j in itertools.combinations(range(len(objectives)), 2):
+        parts.append(f"{objectives[i]}+{objectives[j]}: {int(non_dominated(values[:, [i, j]]).sum())}")
+    return "; ".join(parts)
+
+
 def replay_one(
-    space,
+    plan,
     lookup: dict,
     sampler_name: str,
     seed: int,
@@ -253,44 +321,32 @@ def replay_one(
     prescreen: int = 1,
     scores: dict | None = None,
 ) -> list[float]:
-    """Hypervolume fraction after each counted (trained) trial of one simulated search. With
-    `prescreen` > 1, as `inas search --prescreen`: of that many proposals the best scored (`scores`) is
-    trained, the others are told PRUNED and may be proposed (and win) again."""
+    """Hypervolume fraction after each trained trial of one simulated search: inas's own
+    `StudySearcher` (repeats, --prescreen) drives the study; a trial looks its network up in the table
+    instead of training it (one at a time, as with --max-concurrent 1)."""
     import numpy as np
     import optuna
 
     from inas.report.data import hypervolume
+    from inas.search.searcher import StudySearcher
     from inas.search.settings import make_sampler
-    from inas.space.sampling import sample
+    from inas.search.trial import CANDIDATE
 
     study = optuna.create_study(directions=["minimize"] * len(OBJECTIVES), sampler=make_sampler(sampler_name, seed))
-    seen: dict[str, list[float]] = {}
+    searcher = StudySearcher(study, TableCandidates(plan, scores), OBJECTIVES, prescreen=prescreen)
+    trained: set[str] = set()
     curve: list[float] = []
     points: list[list[float]] = []
-
-    def propose():
-        repeats = 0
-        while True:
-            trial = study.ask()
-            sample(space, trial)
-            key = json.dumps(trial.params, sort_keys=True)
-            if key in seen and repeats < 20:  # inas records a repeat without training it, and asks again
-                study.tell(trial, seen[key])
-                repeats += 1
-                continue
-            return trial, key
-
-    while len(curve) < trials and len(seen) < len(lookup):
-        batch = [propose() for _ in range(prescreen)]
-        _, best = max(batch, key=lambda b: scores[b[1]]) if prescreen > 1 else batch[0]
-        values = [float(lookup[best][o]) for o in OBJECTIVES]
-        for trial, key in batch:
-            if key == best:  # the winner, and repeats of it (they wait for its outcome)
-                study.tell(trial, values)
-            else:
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        seen[best] = values
-        points.append(values)
+    while len(curve) < trials and len(trained) < len(lookup):
+        trial_id = f"t{len(curve)}"
+        config = searcher.suggest(trial_id)
+        if not isinstance(config, dict):
+            break  # the searcher has nothing left to propose
+        key = params_key(config[CANDIDATE].params)
+        row = lookup[key]
+        searcher.on_trial_complete(trial_id, table_record(row))
+        trained.add(key)
+        points.append([float(row[o]) for o in OBJECTIVES])
         curve.append(hypervolume(np.array(points), reference) / best_hv)
     curve += [curve[-1]] * (trials - len(curve))  # the space ran out: the front stays
     return curve
@@ -302,12 +358,10 @@ def replay(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from inas.report.data import hypervolume
-    from inas.space.registry import load_space
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore")
     lookup, frame = read_table(Path(args.table))
-    space = load_space(args.space)
     values = frame[list(OBJECTIVES)].to_numpy(dtype=float)
     reference = list(values.max(axis=0) * 1.1)
     best = hypervolume(values, reference)
@@ -315,23 +369,22 @@ def replay(args: argparse.Namespace) -> None:
     scores = None
     if args.prescreen > 1:
         table = pd.read_csv(args.scores)
-        scores = {
-            json.dumps(json.loads(p), sort_keys=True): v
-            for p, v in zip(table["params_json"], table[args.proxy], strict=True)
-        }
+        scores = {params_key(json.loads(p)): v for p, v in zip(table["params_json"], table[args.proxy], strict=True)}
     print(
         f"table {args.table}: {len(frame)} networks; reference {[f'{r:.4g}' for r in reference]}; "
         f"{args.seeds} seeds; hypervolume as a fraction of the table's front"
         + (f"; prescreen {args.prescreen} by {args.proxy} ({args.scores})" if scores else "")
     )
+    print(f"front sizes (networks): {front_sizes(values, OBJECTIVES)}")
     curves = {}
     for name in args.samplers.split(","):
         for n in (1, args.prescreen) if scores else (1,):
             label = name if n == 1 else f"{name}+pre{n}"
+            plan = table_plan(args.space, args.budget, prescreen=n)
             start = time.time()
             curves[label] = np.array(
                 [
-                    replay_one(space, lookup, name, seed, max(budgets), reference, best, n, scores)
+                    replay_one(plan, lookup, name, seed, max(budgets), reference, best, n, scores)
                     for seed in range(args.seeds)
                 ]
             )
@@ -353,31 +406,27 @@ def replay(args: argparse.Namespace) -> None:
         print(f"{name:<12} " + " ".join(f"{x:>26}" for x in cells) + " " + " ".join(f"{r:>16.3f}" for r in ratios))
 
 
-def constrained_one(space, lookup: dict, constraints, sampler_name: str, seed: int, proposals: int) -> list[bool]:
-    """Whether each of `proposals` proposals of one simulated search broke the constraints, told to
-    the sampler as `inas search --constraint` tells them (PRUNED with their violations; the rest with
-    their values and zero violations)."""
+def constrained_one(plan, lookup: dict, sampler_name: str, seed: int, proposals: int) -> list[bool]:
+    """Whether each of the first `proposals` proposals of one simulated search broke the constraints:
+    inas's own `StudySearcher` screens them as `inas search --constraint` does (PRUNED with their
+    violations, never trained); the others look their values up in the table."""
     import optuna
 
+    from inas.search.searcher import StudySearcher
     from inas.search.settings import make_sampler
-    from inas.space.sampling import sample
-    from inas.study.choose import check_constraints
+    from inas.search.trial import CANDIDATE
+    from inas.study.keys import INFEASIBLE_KEY
 
     study = optuna.create_study(directions=["minimize"] * len(OBJECTIVES), sampler=make_sampler(sampler_name, seed))
-    broke = []
-    for _ in range(proposals):
-        trial = study.ask()
-        sample(space, trial)
-        row = lookup[json.dumps(trial.params, sort_keys=True)]
-        violations, why = check_constraints(constraints, {k: float(row[k]) for k in ("params", "macs")})
-        for name, v in violations.items():
-            trial.set_constraint(name, v)
-        broke.append(why is not None)
-        if broke[-1]:
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        else:
-            study.tell(trial, [float(row[o]) for o in OBJECTIVES])
-    return broke
+    searcher = StudySearcher(study, TableCandidates(plan), OBJECTIVES, constraints=plan.constraint_names())
+    n = 0
+    while len(study.trials) < proposals:
+        config = searcher.suggest(f"t{n}")
+        if not isinstance(config, dict):
+            break  # MAX_INFEASIBLE in a row broke the constraint
+        searcher.on_trial_complete(f"t{n}", table_record(lookup[params_key(config[CANDIDATE].params)]))
+        n += 1
+    return [INFEASIBLE_KEY in t.user_attrs for t in study.trials[:proposals]]
 
 
 def constrained(args: argparse.Namespace) -> None:
@@ -386,17 +435,14 @@ def constrained(args: argparse.Namespace) -> None:
     import numpy as np
     import optuna
 
-    from inas.search.plan import CONSTRAINED_BEFORE_TRAINING
-    from inas.space.registry import load_space
-    from inas.study.choose import parse_constraints, violation
+    from inas.study.choose import violation
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore")
     lookup, frame = read_table(Path(args.table))
-    space = load_space(args.space)
-    constraints = parse_constraints(args.constraint, list(CONSTRAINED_BEFORE_TRAINING), "--constraint", "use")
+    plan = table_plan(args.space, args.budget, constraint=args.constraint)
     infeasible = np.mean(
-        [any(violation(float(r[n]), op, lim) > 0 for n, op, lim in constraints) for r in lookup.values()]
+        [any(violation(float(r[n]), op, lim) > 0 for n, op, lim in plan.constraints) for r in lookup.values()]
     )
     print(
         f"table {args.table}: {len(frame)} networks, {infeasible:.0%} of them break {args.constraint!r}; "
@@ -405,9 +451,7 @@ def constrained(args: argparse.Namespace) -> None:
     print(f"{'sampler':<8} {'broke, 1st half: median [IQR]':>30} {'2nd half: median [IQR]':>26}")
     half = args.proposals // 2
     for name in args.samplers.split(","):
-        runs = np.array(
-            [constrained_one(space, lookup, constraints, name, s, args.proposals) for s in range(args.seeds)]
-        )
+        runs = np.array([constrained_one(plan, lookup, name, s, args.proposals) for s in range(args.seeds)])
         cells = []
         for part in (runs[:, :half], runs[:, half:]):
             q1, med, q3 = np.percentile(part.mean(axis=1), [25, 50, 75])
@@ -491,6 +535,7 @@ def main() -> None:
     r.add_argument("--prescreen", type=int, default=1, help="also replay each sampler with this prescreen")
     r.add_argument("--scores", help="with --prescreen: the scores `proxies --out` wrote")
     r.add_argument("--proxy", default="naswot", help="with --prescreen: the score to rank by")
+    r.add_argument("--budget", default="proxy", help="the table's budget (the recipe a candidate's key holds)")
     z = sub.add_parser("proxies", help="Zero-cost proxies of a table's networks against their errors.")
     z.add_argument("table")
     z.add_argument("--space", default="googlenet_depth")
@@ -505,6 +550,7 @@ def main() -> None:
     k.add_argument("--samplers", default="random,tpe,nsga2")
     k.add_argument("--seeds", type=int, default=20)
     k.add_argument("--proposals", type=int, default=40)
+    k.add_argument("--budget", default="proxy", help="the table's budget (its image size: the MACs measured)")
     o = sub.add_parser("cost", help="Seconds a sampler takes a proposal as the study grows.")
     o.add_argument("--space", default="googlenet_channels")
     o.add_argument("--sampler", default="gp")

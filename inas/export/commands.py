@@ -9,6 +9,7 @@ import typer
 
 from inas.cli_common import DataDirOpt, DeviceOpt, PrecisionOpt, StorageOpt, StudyArg, print_json, user_errors
 from inas.study.choose import KNEE_RULE
+from inas.study.keys import PARAMS, TEST_TOP1, TEST_TOP5, TRAIN_SECONDS
 
 PICK_HELP = (
     "min-error (default): the lowest validation error; " + KNEE_RULE + "; or constraints such as "
@@ -65,8 +66,8 @@ def export_command(
     with forcing:
         config, metrics = export(ref, settings, out, on_epoch=on_epoch, on_start=on_start)
     typer.echo(
-        f"test top-1 error {metrics['test_top1']:.2%}, top-5 {metrics['test_top5']:.2%}; "
-        f"{metrics['params']:,} params; trained {metrics['train_seconds']:.1f} s"
+        f"test top-1 error {metrics[TEST_TOP1]:.2%}, top-5 {metrics[TEST_TOP5]:.2%}; "
+        f"{metrics[PARAMS]:,} params; trained {metrics[TRAIN_SECONDS]:.1f} s"
         + (f"; ONNX checked (max |diff| {metrics['onnx_max_abs_diff']:.2g})" if onnx else "")
     )
     typer.echo(f"model: {out}  (inas.load_model({str(out)!r}))")
@@ -92,8 +93,8 @@ def evaluate_command(
         return f"{v:.2%}" if isinstance(v, (int, float)) else "-"
 
     typer.echo(
-        f"{r['dataset']} test set ({r['images']:,} images): top-1 error {pct(r['test_top1'])}, "
-        f"top-5 {pct(r['test_top5'])} (recorded at export: {pct(r['recorded_test_top1'])}, "
+        f"{r['dataset']} test set ({r['images']:,} images): top-1 error {pct(r[TEST_TOP1])}, "
+        f"top-5 {pct(r[TEST_TOP5])} (recorded at export: {pct(r['recorded_test_top1'])}, "
         f"{pct(r['recorded_test_top5'])})"
     )
 

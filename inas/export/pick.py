@@ -12,8 +12,9 @@ import pandas as pd
 from inas.errors import InasError, shown
 from inas.study.choose import CONSTRAINABLE, OPS, parse_constraints
 from inas.study.frame import objective_names, trials_frame
+from inas.study.keys import DUPLICATE_KEY, MACS, PARAMS, TRAIN_SECONDS, VAL_TOP1
 
-TIE_COSTS = ("params", "train_seconds", "macs")
+TIE_COSTS = (PARAMS, TRAIN_SECONDS, MACS)
 
 
 def _front(study: optuna.Study, frame: pd.DataFrame) -> pd.DataFrame:
@@ -59,7 +60,7 @@ def pick_trial(study: optuna.Study, trial: int | None = None, pick: str | None =
     pick = pick or "min-error"
     if pick == "min-error":
         objectives = objective_names(study)
-        error = "val_top1" if front["val_top1"].notna().all() else objectives[0]
+        error = VAL_TOP1 if front[VAL_TOP1].notna().all() else objectives[0]
         return int(front.sort_values(list(dict.fromkeys([error, *tie_breakers(front, objectives)])))["number"].iloc[0])
     objectives = objective_names(study)
     if pick == "knee":
@@ -67,7 +68,7 @@ def pick_trial(study: optuna.Study, trial: int | None = None, pick: str | None =
     constraints = parse_constraints(pick, list(dict.fromkeys([*objectives, *CONSTRAINABLE])))
     # Over every complete trial: a constraint on a value that is not an objective may rule out the
     # whole front while dominated trials satisfy it.
-    done = frame[(frame["state"] == "complete") & frame["duplicate_of"].isna()]
+    done = frame[(frame["state"] == "complete") & frame[DUPLICATE_KEY].isna()]
     for name, _, _ in constraints:
         if name not in done or done[name].isna().all():
             raise InasError(
@@ -83,4 +84,4 @@ def pick_trial(study: optuna.Study, trial: int | None = None, pick: str | None =
             for n, op, _ in constraints
         )
         raise InasError(f"--pick {shown(pick)}: no complete trial satisfies it (the closest: {closest}); relax it")
-    return int(done[ok].sort_values(["val_top1", "params"])["number"].iloc[0])
+    return int(done[ok].sort_values([VAL_TOP1, PARAMS])["number"].iloc[0])

@@ -15,7 +15,9 @@ from inas.data.datasets import ImageData, load_dataset
 from inas.errors import InasError, shown
 from inas.files import check_out_dir
 from inas.model.config import ArchConfig
+from inas.study.keys import DATASET_KEY, SETTINGS_KEY
 from inas.study.load import StudyRef
+from inas.study.record import TrialRecord
 from inas.train.bundle import METRICS, ONNX, BundleConfig, describe, model_card, write_bundle
 from inas.train.loop import EpochCallback, pick_device, train
 from inas.train.recipe import TrainRecipe
@@ -37,10 +39,10 @@ class ExportSettings:
 
 def candidate(ref: StudyRef, number: int) -> tuple[ArchConfig, TrainRecipe]:
     """The architecture and recipe trial `number` was trained with."""
-    attrs = ref.study.get_trials(deepcopy=False)[number].user_attrs
-    if "arch" not in attrs or "recipe" not in attrs:
+    record = TrialRecord.from_attrs(ref.study.get_trials(deepcopy=False)[number].user_attrs)
+    if record.arch is None or record.recipe is None:
         raise InasError(f"trial {number} of {shown(ref.name)} has no recorded architecture; pick another trial")
-    return ArchConfig.from_dict(attrs["arch"]), TrainRecipe(**attrs["recipe"])
+    return ArchConfig.from_dict(record.arch, where=f"trial {number}: arch"), TrainRecipe(**record.recipe)
 
 
 def final_recipe(recipe: TrainRecipe, epochs: int | None) -> TrainRecipe:
@@ -96,7 +98,7 @@ def export(
     number = pick_trial(ref.study, s.trial, s.pick)
     arch, searched = candidate(ref, number)
     recipe = final_recipe(searched, s.epochs)
-    dataset = s.dataset or ref.study.user_attrs.get("settings", {}).get("dataset")
+    dataset = s.dataset or ref.study.user_attrs.get(SETTINGS_KEY, {}).get(DATASET_KEY)
     if not dataset:
         raise InasError(f"study {shown(ref.name)} does not say its dataset; give --dataset")
     device = pick_device(s.device)

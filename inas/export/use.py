@@ -10,18 +10,19 @@ import torch
 from inas.data.datasets import load_dataset
 from inas.data.loader import DeviceLoader, to_input
 from inas.errors import ConfigError, InasError
+from inas.study.keys import DEVICE, TEST_TOP1, TEST_TOP5
 from inas.train.bundle import load_model, read_metrics
 from inas.train.loop import EVAL_BATCH, evaluate, pick_device
 from inas.train.precision import resolve
+from inas.train.recipe import TrainRecipe
 
 EVAL_INPUT_BYTES = 1 << 30
 
 
 def _autocast(model: torch.nn.Module, device: torch.device):
     """Evaluate as training did: in bf16 autocast where the recipe's precision trains in it on this
-    device (a recipe written before `precision` says mixed_precision), else in fp32."""
-    recipe = model.bundle.recipe
-    precision = recipe.get("precision", "auto" if recipe.get("mixed_precision", False) else "fp32")
+    device (TrainRecipe reads a recipe written before `precision`), else in fp32."""
+    precision = TrainRecipe(**model.bundle.recipe).precision
     try:
         numerics = resolve(precision, device)
     except ConfigError:  # bf16 where this device has none: fp32 evaluates the same weights
@@ -55,11 +56,11 @@ def evaluate_model(
     return {
         "dataset": data.name,
         "images": len(data.test_y),
-        "test_top1": top1,
-        "test_top5": top5,
-        "recorded_test_top1": recorded.get("test_top1"),
-        "recorded_test_top5": recorded.get("test_top5"),
-        "device": str(dev),
+        TEST_TOP1: top1,
+        TEST_TOP5: top5,
+        f"recorded_{TEST_TOP1}": recorded.get(TEST_TOP1),
+        f"recorded_{TEST_TOP5}": recorded.get(TEST_TOP5),
+        DEVICE: str(dev),
     }
 
 

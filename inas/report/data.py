@@ -16,7 +16,7 @@ import optuna
 import pandas as pd
 
 from inas.study.frame import trials_frame
-from inas.study.record import CURVE_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY
+from inas.study.keys import CURVE_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, PARAMS, PRESCREENED_KEY, VAL_TOP1
 
 # How far beyond the worst complete trial the hypervolume's reference point lies, per objective.
 REFERENCE_MARGIN = 1.1
@@ -33,7 +33,7 @@ def non_dominated(points: np.ndarray) -> np.ndarray:
     return moocore.is_nondominated(points, keep_weakly=True) if len(points) else np.ones(0, dtype=bool)
 
 
-def front_2d(done: pd.DataFrame, x: str = "params", y: str = "val_top1") -> pd.DataFrame:
+def front_2d(done: pd.DataFrame, x: str = PARAMS, y: str = VAL_TOP1) -> pd.DataFrame:
     """The rows of `done` on the front of two objectives (both minimised), sorted by `x`: a staircase."""
     if done.empty:
         return done
@@ -76,8 +76,8 @@ def curves(study: optuna.Study, numbers: Sequence[int]) -> pd.DataFrame:
     for t in study.get_trials(deepcopy=False):
         if t.number in wanted:
             points = t.user_attrs.get(CURVE_KEY) or sorted(t.intermediate_values.items())
-            rows += [{"number": t.number, "epoch": int(e), "val_top1": float(v)} for e, v in points]
-    return pd.DataFrame(rows, columns=["number", "epoch", "val_top1"])
+            rows += [{"number": t.number, "epoch": int(e), VAL_TOP1: float(v)} for e, v in points]
+    return pd.DataFrame(rows, columns=["number", "epoch", VAL_TOP1])
 
 
 def state_counts(frame: pd.DataFrame) -> dict[str, int]:

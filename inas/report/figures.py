@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from inas.report.data import front_2d
-from inas.study.record import INFEASIBLE_KEY
+from inas.study.keys import INFEASIBLE_KEY, PARAMS, TRAIN_SECONDS, VAL_TOP1
 
 FAINT = 0.25
 LAYOUT = dict(
@@ -24,7 +24,7 @@ def _hover(frame: pd.DataFrame, choices: Sequence[str]) -> list[str]:
     texts = []
     for _, row in frame.iterrows():
         lines = [f"<b>trial {row['number']}</b> ({row['state']})"]
-        for key, label in (("val_top1", "val error"), ("params", "params"), ("train_seconds", "train s")):
+        for key, label in ((VAL_TOP1, "val error"), (PARAMS, PARAMS), (TRAIN_SECONDS, "train s")):
             if pd.notna(row.get(key)):
                 lines.append(f"{label}: {row[key]:,.4g}")
         lines += [f"{c} = {row[c]}" for c in choices if pd.notna(row.get(c))]
@@ -37,12 +37,12 @@ def pareto_2d(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figure:
     the rest of the complete trials faint, pruned trials (at their last validated epoch) fainter."""
     fig = go.Figure()
     done = frame[frame["state"] == "complete"]
-    pruned = frame[(frame["state"] == "pruned") & frame["val_top1"].notna()]
+    pruned = frame[(frame["state"] == "pruned") & frame[VAL_TOP1].notna()]
     if len(pruned):
         fig.add_trace(
             go.Scatter(
-                x=pruned["params"],
-                y=pruned["val_top1"],
+                x=pruned[PARAMS],
+                y=pruned[VAL_TOP1],
                 mode="markers",
                 name="pruned (last epoch seen)",
                 marker=dict(symbol="x", color="grey", size=7, opacity=FAINT),
@@ -54,12 +54,12 @@ def pareto_2d(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figure:
         front = name == "Pareto front"
         fig.add_trace(
             go.Scatter(
-                x=members["params"],
-                y=members["val_top1"],
+                x=members[PARAMS],
+                y=members[VAL_TOP1],
                 mode="markers",
                 name=name,
                 marker=dict(
-                    color=members["train_seconds"],
+                    color=members[TRAIN_SECONDS],
                     coloraxis="coloraxis",
                     size=12 if front else 8,
                     opacity=1.0 if front else FAINT + 0.15,
@@ -73,8 +73,8 @@ def pareto_2d(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figure:
         stairs = front_2d(done)
         fig.add_trace(
             go.Scatter(
-                x=stairs["params"],
-                y=stairs["val_top1"],
+                x=stairs[PARAMS],
+                y=stairs[VAL_TOP1],
                 mode="lines",
                 line=dict(shape="hv", color="black", width=1, dash="dot"),
                 name="front in these two objectives",
@@ -98,9 +98,9 @@ def pareto_3d(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figure:
         front = name == "Pareto front"
         fig.add_trace(
             go.Scatter3d(
-                x=members["params"],
-                y=members["train_seconds"],
-                z=members["val_top1"],
+                x=members[PARAMS],
+                y=members[TRAIN_SECONDS],
+                z=members[VAL_TOP1],
                 mode="markers",
                 name=name,
                 marker=dict(
@@ -138,7 +138,7 @@ def hypervolume_figure(histories: dict[str, pd.DataFrame], reference: Sequence[f
 
 
 def parallel_coordinates(
-    frame: pd.DataFrame, choices: Sequence[str], target: str = "val_top1", label: str = "val error"
+    frame: pd.DataFrame, choices: Sequence[str], target: str = VAL_TOP1, label: str = "val error"
 ) -> go.Figure:
     """Each sampled choice an axis (categories and missing values as labelled ticks), then `target`."""
     done = frame[frame["state"] == "complete"]
@@ -176,7 +176,7 @@ def importance_figure(importances: dict[str, float]) -> go.Figure:
 def curves_figure(curves: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for number, c in curves.groupby("number"):
-        fig.add_trace(go.Scatter(x=c["epoch"], y=c["val_top1"], mode="lines+markers", name=f"trial {number}"))
+        fig.add_trace(go.Scatter(x=c["epoch"], y=c[VAL_TOP1], mode="lines+markers", name=f"trial {number}"))
     fig.update_layout(
         title="Learning curves of the Pareto members",
         xaxis=dict(title="epoch", dtick=1),
@@ -195,8 +195,8 @@ def fronts_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
         front = front_2d(done)
         fig.add_trace(
             go.Scatter(
-                x=done["params"],
-                y=done["val_top1"],
+                x=done[PARAMS],
+                y=done[VAL_TOP1],
                 mode="markers",
                 name=f"{name} trials",
                 marker=dict(color=colour, opacity=0.35, size=7),
@@ -206,8 +206,8 @@ def fronts_figure(frames: dict[str, pd.DataFrame]) -> go.Figure:
         )
         fig.add_trace(
             go.Scatter(
-                x=front["params"],
-                y=front["val_top1"],
+                x=front[PARAMS],
+                y=front[VAL_TOP1],
                 mode="lines+markers",
                 line=dict(shape="hv", color=colour),
                 marker=dict(size=10, color=colour),

@@ -14,8 +14,22 @@ from inas import __version__
 from inas.errors import InasError
 from inas.report import data, figures
 from inas.study.frame import choice_columns, objective_names, trials_frame
+from inas.study.keys import (
+    ARCH_HASH,
+    DEVICE,
+    INFEASIBLE_KEY,
+    LATENCY_METHOD,
+    LATENCY_MS,
+    MACS,
+    PARAMS,
+    SETTINGS_KEY,
+    TEST_TOP1,
+    TEST_TOP5,
+    TRAIN_SECONDS,
+    VAL_TOP1,
+)
 from inas.study.load import StudyRef
-from inas.study.record import SETTINGS_KEY, UNTRAINED
+from inas.study.record import UNTRAINED
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -90,10 +104,10 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
             "params and MACs are those of the full-size networks. Retrain a candidate to know its real error "
             "(<code>inas export</code>).</p>"
         )
-    if "latency_ms" in frame and frame["latency_ms"].notna().any():
-        timed = frame[frame["latency_ms"].notna()].reindex(columns=["device", "latency_method"])
-        ways = timed.fillna({"device": "an unrecorded device", "latency_method": "method not recorded"})
-        how = "; ".join(sorted({f"on {d}: {m}" for d, m in zip(ways["device"], ways["latency_method"], strict=True)}))
+    if LATENCY_MS in frame and frame[LATENCY_MS].notna().any():
+        timed = frame[frame[LATENCY_MS].notna()].reindex(columns=[DEVICE, LATENCY_METHOD])
+        ways = timed.fillna({DEVICE: "an unrecorded device", LATENCY_METHOD: "method not recorded"})
+        how = "; ".join(sorted({f"on {d}: {m}" for d, m in zip(ways[DEVICE], ways[LATENCY_METHOD], strict=True)}))
         page.text(
             "<p><b>Latency</b> (<code>latency_ms</code>: batch 1; <code>latency_batch_ms</code>: the training "
             f"batch) of the untrained full-size network, measured on each trial's device before training: "
@@ -111,8 +125,8 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
     choices = choice_columns(frame, study)
     done = frame[frame["state"] == "complete"]
     # A study inas wrote has these for every complete trial; another Optuna study may have none.
-    inas_columns = len(done) > 0 and done[["val_top1", "params", "train_seconds"]].notna().all().all()
-    target = ("val_top1", "val error") if inas_columns else (objectives[0], objectives[0])
+    inas_columns = len(done) > 0 and done[[VAL_TOP1, PARAMS, TRAIN_SECONDS]].notna().all().all()
+    target = (VAL_TOP1, "val error") if inas_columns else (objectives[0], objectives[0])
     if inas_columns:
         page.heading("Pareto front")
         page.figure(figures.pareto_2d(frame, choices), "pareto-2d")
@@ -148,20 +162,20 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
         page.heading("Constraints")
         page.text(
             f"<p>Searched with <code>--constraint {html.escape(','.join(f'{n}{op}{v:g}' for n, op, v in constraints))}"
-            f"</code>: {counts['infeasible']} of {len(frame)} candidates broke it; they were measured and "
+            f"</code>: {counts[INFEASIBLE_KEY]} of {len(frame)} candidates broke it; they were measured and "
             f"recorded, never trained, and the Pareto front holds trained candidates only.{halves}</p>"
         )
         figure = figures.constraints_figure(frame, constraints)
         if figure is not None:
-            page.figure(figure, "constraints")
+            page.figure(figure, "constraint-values")
     members = frame[frame["pareto"]]
     if len(members):
         page.heading("Pareto members")
         curves = data.curves(study, members["number"].tolist())
         if len(curves):
             page.figure(figures.curves_figure(curves), "curves")
-        shown = ["number", *objectives, "val_top1", "test_top1", "test_top5", "params", "macs", "train_seconds"]
-        shown = list(dict.fromkeys(c for c in shown + ["arch_hash", *choices] if c in members.columns))
+        shown = ["number", *objectives, VAL_TOP1, TEST_TOP1, TEST_TOP5, PARAMS, MACS, TRAIN_SECONDS]
+        shown = list(dict.fromkeys(c for c in shown + [ARCH_HASH, *choices] if c in members.columns))
         page.table(members[shown], "Pareto members (test errors are for reporting only: selection used validation)")
     fails = data.failures(frame)
     if len(fails):
@@ -198,7 +212,7 @@ def compare_report(refs: list[StudyRef]) -> tuple[str, pd.DataFrame]:
                 "pruned": counts["pruned"],
                 "failed": counts["fail"],
                 "Pareto size": int(frame["pareto"].sum()),
-                "best val error": done["val_top1"].min() if len(done) else None,
+                "best val error": done[VAL_TOP1].min() if len(done) else None,
                 "hypervolume": history["hypervolume"].iloc[-1] if len(history) else 0.0,
                 "hypervolume fraction": history["fraction"].iloc[-1] if len(history) else 0.0,
             }
@@ -211,7 +225,7 @@ def compare_report(refs: list[StudyRef]) -> tuple[str, pd.DataFrame]:
     else:
         ref_text = ", ".join(f"{o} = {v:,.6g}" for o, v in zip(objectives, reference, strict=True))
         page.text(f"<p>Shared reference point: {html.escape(ref_text)}.</p>")
-        if all(f.loc[f["state"] == "complete", ["val_top1", "params"]].notna().all().all() for f in frames.values()):
+        if all(f.loc[f["state"] == "complete", [VAL_TOP1, PARAMS]].notna().all().all() for f in frames.values()):
             page.figure(figures.fronts_figure(frames), "fronts")
         else:
             page.note("the error-vs-parameters fronts need studies written by inas search")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from inas.errors import ConfigError, shown
-from inas.study.record import FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY
+from inas.study.keys import FAIL_REASON_KEY, INFEASIBLE_KEY, PARAMS, PRESCREENED_KEY
 
 # Why a trial was not trained, beside the failure reason: shown when a search recorded any.
 REASONS = (FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY)
@@ -16,8 +16,8 @@ REASON_CHARS = 60  # a failure reason is cut to this in the table (csv and json 
 def default_columns(frame: pd.DataFrame, objectives: list[str], choices: list[str]) -> list[str]:
     """The table's columns in order of importance: what identifies and ranks a trial, then what it chose."""
     first = ["number", "state", *objectives, "pareto"]
-    if "params" not in objectives:
-        first.append("params")
+    if PARAMS not in objectives:
+        first.append(PARAMS)
     wanted = [*first, *choices, FAIL_REASON_KEY]
     for key in (INFEASIBLE_KEY, PRESCREENED_KEY):  # a search with --constraint, --prescreen
         if key in frame.columns and frame[key].notna().any():

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from inas.cli_common import DataDirOpt, PrecisionOpt, StorageOpt, finite_share, user_errors
+from inas.study.keys import TRAIN_SECONDS
 
 reproduce_app = typer.Typer(help="Reproduce the seeds' experiments, as studies.", no_args_is_help=True)
 
@@ -26,7 +27,7 @@ def _with_precision(exp, precision: str | None):
     """The experiment with its recipe's precision replaced, when --precision asks (the seed recipe's is fp32)."""
     if precision is None:
         return exp
-    return dataclasses.replace(exp, recipe=exp.recipe.with_overrides({"precision": precision}, where="option"))
+    return dataclasses.replace(exp, recipe=exp.recipe.with_overrides(dict(precision=precision), where="option"))
 
 
 def _finish(exp, o, out: Path | None, quiet: bool, title: str) -> None:
@@ -38,7 +39,7 @@ def _finish(exp, o, out: Path | None, quiet: bool, title: str) -> None:
     table = results_table(exp, open_study(summary.study, summary.storage).study)
     paths = write_outputs(table, figure(table, title), out or dashboard_path(summary.study))
     shown = table.copy()
-    for col in ("train_seconds", "seed_seconds"):
+    for col in (TRAIN_SECONDS, "seed_seconds"):
         if col in shown:
             shown[col] = shown[col].map(fmt_seconds)
     typer.echo(shown.to_markdown(index=False, floatfmt=".4g"))

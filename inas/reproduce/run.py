@@ -14,7 +14,8 @@ from optuna.trial import TrialState
 from inas.reproduce.experiments import Experiment
 from inas.search.runner import SearchSummary, run_search
 from inas.search.settings import Budget, SearchSettings
-from inas.study.record import pending_points, trained
+from inas.study.keys import MACS, PARAMS, TRAIN_SECONDS
+from inas.study.record import TrialRecord, pending_points, trained
 from inas.study.storage import check_study_name, check_url, default_storage, open_storage, sqlite_path
 
 
@@ -72,16 +73,16 @@ def results_table(exp: Experiment, study: optuna.Study) -> pd.DataFrame:
     trials = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
     for label, params in exp.variants.items():
         t = next((t for t in reversed(trials) if t.params == params), None)
-        a = t.user_attrs if t else {}
+        r = TrialRecord.from_attrs(t.user_attrs if t else {})
         row = {
             "variant": label,
             "trial": t.number if t else None,
-            "top1_error": a.get("test_top1"),
-            "top5_error": a.get("test_top5"),
-            "val_top1_error": a.get("val_top1"),
-            "params": a.get("params"),
-            "macs": a.get("macs"),
-            "train_seconds": a.get("train_seconds"),
+            "top1_error": r.test_top1,
+            "top5_error": r.test_top5,
+            "val_top1_error": r.val_top1,
+            PARAMS: r.params,
+            MACS: r.macs,
+            TRAIN_SECONDS: r.train_seconds,
         }
         if exp.reference:
             top1, top5, n, seconds = exp.reference[label]
@@ -97,7 +98,7 @@ def figure(table: pd.DataFrame, title: str) -> go.Figure:
         fig.add_trace(go.Bar(x=table["variant"], y=table["seed_top1_error"], name="seed: test top-1 error"))
     fig.add_trace(
         go.Scatter(
-            x=table["variant"], y=table["params"], name="parameters (right axis)", yaxis="y2", mode="markers+lines"
+            x=table["variant"], y=table[PARAMS], name="parameters (right axis)", yaxis="y2", mode="markers+lines"
         )
     )
     fig.update_layout(

@@ -16,6 +16,7 @@ from inas.cli_common import (
     user_errors,
 )
 from inas.search.settings import BUDGETS, DEFAULT_BUDGET, DEFAULT_OBJECTIVES, DEFAULT_SAMPLER, OBJECTIVES, SAMPLERS
+from inas.study.keys import NASWOT
 
 
 @user_errors
@@ -77,7 +78,7 @@ def search_command(
     ] = 1,
     prescreen_proxy: Annotated[
         str, typer.Option("--prescreen-proxy", help="naswot or synflow: what --prescreen ranks by (higher first).")
-    ] = "naswot",
+    ] = NASWOT,
     precision: PrecisionOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="A log line per trial instead of the live view.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
@@ -92,7 +93,7 @@ def search_command(
     from inas.train.recipe import TrainRecipe
 
     # Each trial resolves `auto` on the device it lands on; bf16 is refused by a trial whose device has none.
-    recipe = TrainRecipe().with_overrides({"precision": precision}, where="option") if precision else None
+    recipe = TrainRecipe().with_overrides(dict(precision=precision), where="option") if precision else None
 
     settings = SearchSettings(
         space=space,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -13,26 +14,28 @@ import optuna
 from inas.data.datasets import ImageData, load_dataset, stratified_split
 from inas.errors import ConfigError, DataError, shown
 from inas.limits import MAX_PRESCREEN
-from inas.model.config import ArchConfig
 from inas.model.proxies import PROXIES
+from inas.search.candidate import Resolved, Screening, TrialCandidate, resolve_candidate
 from inas.search.settings import OBJECTIVES, SearchSettings, make_sampler
 from inas.space.registry import load_space
-from inas.space.sampling import resolve, sample
+from inas.space.sampling import sample
 from inas.space.schema import SearchSpace
 from inas.space.warmstart import warm_start_points
 from inas.study.choose import check_constraints, constraint_name, parse_constraints
+from inas.study.keys import DATASET_KEY, LATENCY_MS, MACS, PARAMS, RECIPE_KEY
 from inas.study.storage import check_study_name, check_url, default_storage
 from inas.train.recipe import TrainRecipe
 
 # What --constraint may bound, all known before training: the first two measured on the meta device
 # by the searcher (a candidate that breaks them never reaches a trial), latency by the trial on its device.
-CONSTRAINED_BEFORE_TRAINING = ("params", "macs", "latency_ms")
-MEASURED_BY_TRIAL = ("latency_ms",)
+CONSTRAINED_BEFORE_TRAINING = (PARAMS, MACS, LATENCY_MS)
+MEASURED_BY_TRIAL = (LATENCY_MS,)
 
 
 @dataclass(frozen=True)
 class SearchPlan:
-    """A search that passed every check that needs no study and no Ray."""
+    """A search that passed every check that needs no study and no Ray; what the searcher asks about
+    candidates (`define`, `resolve`, `screen`, `score`)."""
 
     settings: SearchSettings
     space: SearchSpace
@@ -43,42 +46,46 @@ class SearchPlan:
     enqueue: tuple[dict[str, Any], ...]  # fixed candidates: the user's, then the warm start's
     constraints: tuple[tuple[str, str, float], ...] = ()  # --constraint, parsed
 
-    def resolve(self, params: dict[str, Any]) -> tuple[ArchConfig, TrainRecipe]:
-        """The network and recipe a candidate's sampled values stand for, as its trial trains them."""
-        return resolve(self.space, params, self.recipe, self.data.num_classes, self.data.channels)
+    def define(self, trial: optuna.trial.BaseTrial) -> None:
+        """Define-by-run: only ask the trial for values. A candidate that fails validation is resolved
+        to an `InvalidCandidate`, whose trial fails with the reason, so the search goes on."""
+        with contextlib.suppress(ConfigError):
+            sample(self.space, trial)
+
+    def resolve(self, params: dict[str, Any]) -> Resolved:
+        """The candidate a proposal's sampled values stand for, as its trial trains it."""
+        data = self.data
+        return resolve_candidate(
+            self.space, params, self.recipe, data.num_classes, data.channels, self.settings.budget.width
+        )
 
     def constraint_names(self) -> tuple[str, ...]:
         """Every constraint's key among a trial's Optuna constraints."""
         return tuple(constraint_name(*c) for c in self.constraints)
 
-    def screen(self, params: dict[str, Any]) -> tuple[dict[str, float], dict[str, float], str | None]:
-        """A candidate against --constraint before any trial: each constraint's violation (<= 0: holds;
-        latency is left to the trial), the values measured (on the meta device: the full-size network,
-        at the training image size, as the trial records them) and, when one breaks, why."""
-        from inas.model.stats import measure
+    def trial_constraints(self) -> tuple[tuple[str, str, float], ...]:
+        """The constraints only the trial can check (it measures them on its device)."""
+        return tuple(c for c in self.constraints if c[0] in MEASURED_BY_TRIAL)
 
-        arch, recipe = self.resolve(params)
-        stats = measure(arch, input_size=recipe.image_size or None)
-        measured = {"params": float(stats.params), "macs": float(stats.macs)}
+    def screen(self, cand: TrialCandidate) -> Screening | None:
+        """A candidate against --constraint before any trial (None: nothing to check before training):
+        each constraint's violation (<= 0: holds; latency is left to the trial), the values measured (on
+        the meta device: the full-size network, at the training image size, as the trial records them)
+        and, when one breaks, why."""
+        if all(c[0] in MEASURED_BY_TRIAL for c in self.constraints):
+            return None
+        measured = {PARAMS: float(cand.stats.params), MACS: float(cand.stats.macs)}
         violations, why = check_constraints(self.constraints, measured)
-        return violations, measured, why
+        return Screening(violations, measured, why)
 
-    def proxy_score(self, params: dict[str, Any]) -> tuple[float, dict[str, float]]:
+    def score(self, cand: TrialCandidate) -> tuple[float, dict[str, float]]:
         """--prescreen's proxy of a candidate, as the trial would train it, and what to record (the
         score and the seconds it took)."""
-        from inas.model.config import scale_width
         from inas.search.prescreen import score_proxies
 
-        arch, recipe = self.resolve(params)
         name = self.settings.prescreen_proxy
-        record = score_proxies(scale_width(arch, self.settings.budget.width), recipe, self.data, (name,))
+        record = score_proxies(cand.trained, cand.recipe, self.data, (name,))
         return record[name], record
-
-    def candidate_key(self, params: dict[str, Any]) -> str:
-        """What sampled values stand for: the network's hash and the whole recipe it trains with (other
-        values may build the same network: a multiplier that rounds to the same widths, say)."""
-        arch, recipe = self.resolve(params)
-        return f"{arch.hash()} {json.dumps(recipe.to_dict(), sort_keys=True)}"
 
     def study_settings(self) -> dict[str, Any]:
         """What a resumed search must share with the one it continues."""
@@ -87,8 +94,8 @@ class SearchPlan:
             "space": self.space.name,
             "space_fingerprint": space_fingerprint(self.space),
             "objectives": list(s.objectives),
-            "dataset": s.dataset,
-            "recipe": self.recipe.to_dict(),
+            DATASET_KEY: s.dataset,
+            RECIPE_KEY: self.recipe.to_dict(),
             "min_epochs": s.budget.min_epochs,
             "data_fraction": s.budget.data_fraction,
             "width": s.budget.width,

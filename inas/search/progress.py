@@ -11,17 +11,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from inas.study.record import (
-    DUPLICATE_KEY,
-    INFEASIBLE_KEY,
-    PRESCREENED_KEY,
-    UNTRAINED,
-    counts,
-    counts_toward_trials,
-    fail_reason,
-    pareto_trials,
-    trained,
-)
+from inas.study.keys import DUPLICATE_KEY, INFEASIBLE_KEY, PRESCREENED_KEY
+from inas.study.record import UNTRAINED, counts, counts_toward_trials, fail_reason, pareto_trials, trained
 
 
 class SearchView(Callback):

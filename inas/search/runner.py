@@ -6,8 +6,6 @@ the data), then take the study's lock and start Ray, then open (or create) the s
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
 import tempfile
 import time
@@ -18,18 +16,22 @@ from typing import Any
 import optuna
 
 from inas import __version__
-from inas.errors import ConfigError, InasError, Interrupted, shown
+from inas.errors import InasError, Interrupted, shown
 from inas.search.cluster import Placement, placement, ray_session, scoped_env
-from inas.search.plan import MEASURED_BY_TRIAL, SearchPlan, plan_search
+from inas.search.plan import SearchPlan, plan_search
 from inas.search.settings import SearchSettings, make_sampler
 from inas.search.stop import STOP_REQUESTED, SearchStopped, signals_as_interrupt
 from inas.search.trial import TrialSettings, run_trial
-from inas.space.sampling import sample
-from inas.space.schema import SearchSpace
-from inas.study.record import (
+from inas.study.keys import (
+    EPOCHS_DONE,
     INFEASIBLE_KEY,
+    LATENCY_MS,
+    PRESCREENED_KEY,
     SETTINGS_KEY,
+    VAL_TOP1,
     VERSION_KEY,
+)
+from inas.study.record import (
     counts,
     fail_reason,
     fail_stale_trials,
@@ -171,7 +173,7 @@ def summarise(plan: SearchPlan, study: optuna.Study, start: float, remaining: in
     objectives = plan.settings.objectives
     best = {name: min(t.values[i] for t in best_trials) for i, name in enumerate(objectives)} if best_trials else {}
     failure = None
-    if c["complete"] + c["pruned"] - c["infeasible"] - c["prescreened"] == 0 and c["fail"] + c["infeasible"]:
+    if c["complete"] + c["pruned"] - c[INFEASIBLE_KEY] - c[PRESCREENED_KEY] == 0 and c["fail"] + c[INFEASIBLE_KEY]:
         if c["fail"]:
             failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
             failure = f"every trial failed; the first: {fail_reason(failed[0])}"
@@ -204,23 +206,15 @@ def tune_study(
     s = plan.settings
     fixed = pending_points(study, list(plan.enqueue))[:remaining]
     study_searcher = StudySearcher(
-        study,
-        functools.partial(_define, plan.space),
-        s.metric_keys(),
-        fixed,
-        key=plan.candidate_key,
-        screen=plan.screen if any(c[0] not in MEASURED_BY_TRIAL for c in plan.constraints) else None,
-        constraints=plan.constraint_names(),
-        prescreen=s.prescreen,
-        score=plan.proxy_score if s.prescreen > 1 else None,
+        study, plan, s.metric_keys(), fixed, constraints=plan.constraint_names(), prescreen=s.prescreen
     )
     searcher: Any = study_searcher
     if s.max_concurrent:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=s.max_concurrent)
     if s.budget.min_epochs < s.budget.epochs:
         scheduler: Any = ASHAScheduler(
-            time_attr="epochs_done",
-            metric="val_top1",
+            time_attr=EPOCHS_DONE,
+            metric=VAL_TOP1,
             mode="min",
             max_t=s.budget.epochs,
             grace_period=s.budget.min_epochs,
@@ -228,14 +222,13 @@ def tune_study(
         )
     else:
         scheduler = FIFOScheduler()
+    trial_constraints = plan.trial_constraints()
     settings = TrialSettings(
-        space=plan.space,
         recipe=plan.recipe,
         cpus=s.cpus_per_trial,
         metric_keys=s.metric_keys(),
-        measure_latency="latency_ms" in s.objectives or any(c[0] == "latency_ms" for c in plan.constraints),
-        constraints=tuple(c for c in plan.constraints if c[0] in MEASURED_BY_TRIAL),
-        width=s.budget.width,
+        measure_latency=LATENCY_MS in s.metric_keys() or bool(trial_constraints),
+        constraints=trial_constraints,
         proxies=s.proxies,
         memory_share=where.memory_share,
     )
@@ -271,10 +264,3 @@ def tune_study(
         finally:
             if search_view is not None:
                 search_view.close()
-
-
-def _define(space: SearchSpace, trial: optuna.trial.BaseTrial) -> None:
-    """Define-by-run: only ask the trial for values. A candidate that fails validation is reported as
-    a failed trial by `run_trial`, not raised here, so the search goes on."""
-    with contextlib.suppress(ConfigError):
-        sample(space, trial)

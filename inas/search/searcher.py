@@ -25,29 +25,19 @@ Written on Ray's public `Searcher` and Optuna's public ask/tell API. What it rec
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 import optuna
-from optuna.trial import FrozenTrial, Trial, TrialState
+from optuna.trial import BaseTrial, FrozenTrial, Trial, TrialState
 from ray.tune.search import Searcher
 
-from inas.study.record import (
-    ARCH_KEY,
-    CONSTRAINTS_FOUND_KEY,
-    CURVE_KEY,
-    DONE_STATES,
-    DUPLICATE_KEY,
-    ENQUEUED_KEY,
-    FAIL_REASON_KEY,
-    INFEASIBLE_KEY,
-    PRESCREENED_KEY,
-    RECIPE_KEY,
-    RECORD_KEYS,
-)
+from inas.search.candidate import InvalidCandidate, Resolved, Screening, TrialCandidate
+from inas.search.trial import CANDIDATE
+from inas.study.keys import CURVE_KEY, DUPLICATE_KEY, ENQUEUED_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY
+from inas.study.record import DONE_STATES, TrialRecord, TrialStatus
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +45,21 @@ MAX_REPROPOSALS = 20
 MAX_INFEASIBLE = 100  # proposals in a row that break --constraint before the search gives up
 
 
-def trial_state(result: dict | None, error: bool) -> tuple[TrialState, str]:
-    """The Optuna state of a finished Ray trial, and the reason of a failure."""
-    if error or result is None:
-        reason = (result or {}).get(FAIL_REASON_KEY) or "the trial's process failed (see the Ray logs)"
-        return TrialState.FAIL, reason
-    if result.get("status") == "fail":
-        return TrialState.FAIL, result.get(FAIL_REASON_KEY) or "failed"
-    if result.get("status") == INFEASIBLE_KEY:  # broke a constraint the trial measures (latency): not trained
-        return TrialState.PRUNED, ""
-    if result.get("epochs_done", 0) < result.get("epochs_total", math.inf):
-        return TrialState.PRUNED, ""
-    return TrialState.COMPLETE, ""
+class Candidates(Protocol):
+    """What the searcher asks of a search about its candidates (`SearchPlan` answers; the replay
+    benchmark answers from a table)."""
+
+    def define(self, trial: BaseTrial) -> None:
+        """Define-by-run: ask `trial` for a candidate's values, and nothing else."""
+
+    def resolve(self, params: dict[str, Any]) -> Resolved:
+        """The candidate sampled values stand for (resolved once a proposal)."""
+
+    def screen(self, cand: TrialCandidate) -> Screening | None:
+        """The candidate against --constraint before training; None when nothing is checked before."""
+
+    def score(self, cand: TrialCandidate) -> tuple[float, dict[str, float]]:
+        """--prescreen's proxy score of the candidate, and what to record of it."""
 
 
 class StudySearcher(Searcher):
@@ -76,33 +69,26 @@ class StudySearcher(Searcher):
     def __init__(
         self,
         study: optuna.Study,
-        define: Callable[[Trial], Any],
+        candidates: Candidates,
         objective_keys: tuple[str, ...],
         fixed: Iterable[dict[str, Any]] = (),
-        key: Callable[[dict[str, Any]], str] | None = None,
-        screen: Callable[[dict[str, Any]], tuple[dict[str, float], dict[str, float], str | None]] | None = None,
         constraints: tuple[str, ...] = (),
         prescreen: int = 1,
-        score: Callable[[dict[str, Any]], tuple[float, dict[str, float]]] | None = None,
     ):
         super().__init__()
         self.study = study
-        self.define = define
-        self.objective_keys = objective_keys  # keys of the reported result, in the study's objective order
-        # The candidate a trial's sampled values stand for; by default the values themselves.
-        self.key = key or (lambda params: json.dumps(params, sort_keys=True, default=str))
+        self.candidates = candidates
+        self.objective_keys = objective_keys  # keys of the reported record, in the study's objective order
         self._trials: dict[str, Trial] = {}  # Ray trial id -> the Optuna trial it runs
         self._curves: dict[str, dict[int, float]] = {}
-        self._keys: dict[int, str | None] = {}  # trial number -> its candidate (None: not a valid one)
+        self._resolved: dict[int, Resolved] = {}  # trial number -> its candidate
+        self._keys: dict[int, str | None] = {}  # trial number -> its candidate's key (None: not a valid one)
         self._training: dict[str, str] = {}  # candidate -> Ray trial id training it
         self._waiting: dict[str, list[Trial]] = {}  # Ray trial id -> repeats waiting for its outcome
-        # --constraint, checked before training: (violations, measured values, why it breaks or None).
-        self.screen = screen
         self.constraints = constraints  # every constraint's name: each trial told gets a value for each
-        self._violations: dict[int, dict[str, float]] = {}  # trial number -> violations found by `screen`
-        # --prescreen: proposals scored (score: the proxy, and what to record) for each one trained.
-        self.prescreen = prescreen if score is not None else 1
-        self.score = score
+        self._violations: dict[int, dict[str, float]] = {}  # trial number -> violations found by the screen
+        # --prescreen: proposals scored for each one trained.
+        self.prescreen = prescreen
         self._scores: dict[str, tuple[float, dict[str, float]]] = {}  # candidate -> its score and record
         for params in fixed:
             study.enqueue_trial(params, user_attrs={ENQUEUED_KEY: True})
@@ -122,11 +108,14 @@ class StudySearcher(Searcher):
         if not batch:
             return Searcher.FINISHED
         chosen = self._prescreened(batch, trial_id) if len(batch) > 1 else batch[0]
+        for trial in batch:  # the others were told, or wait for the chosen one's outcome
+            if trial is not chosen:
+                self._resolved.pop(trial.number, None)
         self._trials[trial_id] = chosen
         key = self._keys.get(chosen.number)
         if key is not None:
             self._training.setdefault(key, trial_id)
-        return dict(chosen.params)
+        return {**chosen.params, CANDIDATE: self._resolved.pop(chosen.number)}
 
     def _propose(self) -> Trial | None:
         """The next proposal worth training: on the way, proposals that break --constraint are recorded
@@ -136,23 +125,26 @@ class StudySearcher(Searcher):
         attempt = 0
         while True:
             trial = self.study.ask()
-            self.define(trial)
-            if self.screen is not None and self._screened_out(trial):
+            self.candidates.define(trial)
+            cand = self._resolve(trial)
+            if not isinstance(cand, InvalidCandidate) and self._screened_out(trial, cand):
                 infeasible += 1
                 if infeasible >= MAX_INFEASIBLE:
                     log.warning("%d proposals in a row broke --constraint; the search stops", infeasible)
                     return None
                 continue
             attempt += 1
-            key = self._key(trial.number, trial.params)
+            key = cand.key
             # The last attempt trains even a repeat: the space is nearly exhausted.
             if attempt <= MAX_REPROPOSALS and key is not None and not trial.user_attrs.get(ENQUEUED_KEY):
                 twin = self._done_twin(trial.number, key)
                 try:
                     if twin is not None:
+                        self._resolved.pop(trial.number)
                         self._copy_outcome(trial, twin)
                         continue
                     if key in self._training:
+                        self._resolved.pop(trial.number)
                         self._waiting.setdefault(self._training[key], []).append(trial)
                         continue
                 except Exception as e:  # bookkeeping must not stop the search: train the repeat instead
@@ -188,10 +180,13 @@ class StudySearcher(Searcher):
         """The proxy's score of `trial`'s candidate, recorded on it (computed once a candidate), and the
         error when it cannot be scored: then, as for NaN, the score ranks last."""
         key = self._keys.get(trial.number)
+        cand = self._resolved[trial.number]
         try:
+            if isinstance(cand, InvalidCandidate):
+                raise ValueError(cand.reason)
             scored = self._scores.get(key) if key is not None else None
             if scored is None:
-                scored = self.score(trial.params)
+                scored = self.candidates.score(cand)
                 if key is not None:
                     self._scores[key] = scored
             score, record = scored
@@ -201,20 +196,24 @@ class StudySearcher(Searcher):
             return -math.inf, f"{type(e).__name__}: {e}"[:500]
         return (-math.inf if math.isnan(score) else score), None
 
-    def _screened_out(self, trial: Trial) -> bool:
+    def _screened_out(self, trial: Trial, cand: TrialCandidate) -> bool:
         """Check the candidate against --constraint: one that breaks it is told PRUNED at once, with its
         measured values and why, and never trained; the violations of one that holds are kept until
-        its trial is told (Optuna's samplers learn the feasible region from them)."""
+        its trial is told (TPE learns the feasible region from the values of every trial told; NSGA-II and GP
+        read them on complete trials only)."""
         try:
-            violations, measured, why = self.screen(trial.params)
-        except Exception:  # an invalid candidate: trained, and failed with its reason, as without constraints
+            screening = self.candidates.screen(cand)
+        except Exception:  # a candidate that cannot be measured: trained, and failed with its reason
             return False
-        self._violations[trial.number] = violations
-        if why is None:
+        if screening is None:
             return False
-        for name, value in measured.items():
+        self._violations[trial.number] = screening.violations
+        if screening.why is None:
+            return False
+        for name, value in screening.measured.items():
             trial.set_user_attr(name, value)
-        trial.set_user_attr(INFEASIBLE_KEY, why)
+        trial.set_user_attr(INFEASIBLE_KEY, screening.why)
+        self._resolved.pop(trial.number, None)
         try:
             self._tell(trial, state=TrialState.PRUNED)
         except Exception as e:
@@ -251,19 +250,30 @@ class StudySearcher(Searcher):
         """The numbers of this search's unfinished trials: those training and the repeats waiting."""
         return [t.number for t in self._trials.values()] + [t.number for ts in self._waiting.values() for t in ts]
 
-    def _key(self, number: int, params: dict[str, Any]) -> str | None:
-        if number not in self._keys:
-            try:
-                self._keys[number] = self.key(params)
-            except Exception:  # an invalid candidate is trained (and fails with its reason), never copied
-                self._keys[number] = None
-        return self._keys[number]
+    def _resolve(self, trial: Trial) -> Resolved:
+        """The proposal's candidate, resolved once and kept until its trial starts or is told."""
+        cand = self._resolve_params(trial.params)
+        self._resolved[trial.number] = cand
+        self._keys[trial.number] = cand.key
+        return cand
+
+    def _key(self, t: FrozenTrial) -> str | None:
+        """The candidate key of an earlier trial (of this search, or of the study it resumes)."""
+        if t.number not in self._keys:
+            self._keys[t.number] = self._resolve_params(t.params).key
+        return self._keys[t.number]
+
+    def _resolve_params(self, params: dict[str, Any]) -> Resolved:
+        try:
+            return self.candidates.resolve(params)
+        except Exception as e:  # never the search's end: its trial fails with the reason
+            return InvalidCandidate(dict(params), f"{type(e).__name__}: {e}"[:500])
 
     def _done_twin(self, number: int, key: str) -> FrozenTrial | None:
         """An earlier trial of the same candidate that finished COMPLETE or PRUNED (not one that only
         lost a --prescreen: it may win another)."""
         for t in self.study.get_trials(deepcopy=False, states=DONE_STATES):
-            if t.number != number and PRESCREENED_KEY not in t.user_attrs and self._key(t.number, t.params) == key:
+            if t.number != number and PRESCREENED_KEY not in t.user_attrs and self._key(t) == key:
                 return t
         return None
 
@@ -283,8 +293,9 @@ class StudySearcher(Searcher):
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         trial = self._trials.get(trial_id)
-        epoch, value = result.get("epochs_done"), result.get("val_top1")
-        if trial is None or not epoch or value is None or result.get("status") in ("fail", INFEASIBLE_KEY):
+        record = TrialRecord.from_report(result)
+        epoch, value = record.epochs_done, record.val_top1
+        if trial is None or not epoch or value is None or record.status in (TrialStatus.FAIL, TrialStatus.INFEASIBLE):
             return  # no epoch trained: nothing to draw
         curve = self._curves.setdefault(trial_id, {})
         new = int(epoch) not in curve  # the last result comes twice: as a result and with the completion
@@ -327,23 +338,13 @@ class StudySearcher(Searcher):
         self._tell(repeat, state=TrialState.FAIL)
 
     def _record(self, trial: Trial, result: dict | None, error: bool) -> FrozenTrial:
-        state, reason = trial_state(result, error)
+        record = TrialRecord.from_report(result)
+        state, reason = record.state(error or result is None)
         values = None
         if state == TrialState.COMPLETE:
-            values = [result.get(k) for k in self.objective_keys]
+            values = [getattr(record, k) for k in self.objective_keys]
             if any(v is None or not math.isfinite(float(v)) for v in values):
                 state, reason, values = TrialState.FAIL, f"objective values not all finite: {values}", None
-        result = result or {}
-        trained = result.get("epochs_done", 0) > 0  # errors a trial reports before its first epoch mean nothing
-        for key in RECORD_KEYS:
-            if result.get(key) is not None and (trained or key not in ("val_top1", "val_top5")):
-                trial.set_user_attr(key, result[key])
-        for key in (ARCH_KEY, RECIPE_KEY):  # JSON text: Tune flattens nested dicts in results
-            if result.get(key):
-                trial.set_user_attr(key, json.loads(result[key]))
-        if reason:
-            trial.set_user_attr(FAIL_REASON_KEY, reason)
-        if result.get(INFEASIBLE_KEY):
-            trial.set_user_attr(INFEASIBLE_KEY, result[INFEASIBLE_KEY])
-        found = json.loads(result[CONSTRAINTS_FOUND_KEY]) if result.get(CONSTRAINTS_FOUND_KEY) else {}
-        return self._tell(trial, values, state, found)
+        for key, value in record.replace(fail_reason=reason or None).user_attrs().items():
+            trial.set_user_attr(key, value)
+        return self._tell(trial, values, state, record.constraints)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from inas.errors import ConfigError
 from inas.registry import Registry
+from inas.study.keys import NASWOT
 from inas.train.recipe import TrainRecipe
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ class SearchSettings:
     constraint: str | None = None  # 'params<2e6,macs<3e8': candidates that break it are never trained
     proxies: bool = False  # record NASWOT and synflow of each untrained candidate
     prescreen: int = 1  # candidates scored with `prescreen_proxy` for each one trained (1: no prescreen)
-    prescreen_proxy: str = "naswot"
+    prescreen_proxy: str = NASWOT
     recipe: TrainRecipe | None = None  # the base recipe (default: TrainRecipe()); the budget sets its size
 
     def metric_keys(self) -> tuple[str, ...]:

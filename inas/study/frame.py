@@ -8,34 +8,12 @@ import math
 import optuna
 import pandas as pd
 
-from inas.study.record import (
-    DUPLICATE_KEY,
-    FAIL_REASON_KEY,
-    INFEASIBLE_KEY,
-    PRESCREENED_KEY,
-    fail_reason,
-    pareto_trials,
-)
+from inas.study.keys import DUPLICATE_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY
+from inas.study.record import FRAME_COLUMNS, OPTIONAL_FRAME_COLUMNS, fail_reason, pareto_trials
 
-# Reported values every inas trial carries, as columns of `trials_frame`.
-RECORD_COLUMNS = (
-    "val_top1",
-    "val_top5",
-    "test_top1",
-    "test_top5",
-    "params",
-    "macs",
-    "train_seconds",
-    "epochs_done",
-    "arch_hash",
-    "device",
-    DUPLICATE_KEY,
-    INFEASIBLE_KEY,
-    PRESCREENED_KEY,
-)
-# Recorded only by some searches (--objectives latency_ms, --constraint, --proxies, --prescreen):
-# columns when a trial of the study has them.
-OPTIONAL_COLUMNS = ("latency_ms", "latency_batch_ms", "latency_method", "naswot", "synflow")
+# Columns of `trials_frame` every study has: the record's, and how the searcher marked the trial.
+RECORD_COLUMNS = (*FRAME_COLUMNS, DUPLICATE_KEY, INFEASIBLE_KEY, PRESCREENED_KEY)
+OPTIONAL_COLUMNS = OPTIONAL_FRAME_COLUMNS  # columns only where a trial of the study has them
 
 
 def objective_names(study: optuna.Study) -> list[str]:

@@ -1,66 +1,171 @@
-"""What inas records of a trial in the study, under which keys, and how trials are counted.
+"""What inas records of a trial, under which keys, and how trials are counted.
 
-Every key a trial's record uses is named here once: search writes them, report, export and
-reproduce read them.
+A trial's outcome is a `TrialRecord`: the trial produces it, reports it to Ray as a flat dict
+(`to_report`), the searcher reads it back (`from_report`) and keeps it as the Optuna trial's user
+attributes (`user_attrs`), where every reader finds it again (`from_attrs`). The record's keys are its
+field names; the constants below name them for the readers of tables and reports.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+import dataclasses
+import enum
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-# User attributes of a study.
-SETTINGS_KEY = "settings"  # what a resumed search must share with the one it continues
-VERSION_KEY = "inas_version"
+from inas.study.keys import (
+    ARCH_HASH,
+    ARCH_KEY,
+    CONSTRAINTS_FOUND_KEY,
+    DEVICE,
+    DUPLICATE_KEY,
+    EPOCHS_DONE,
+    FAIL_REASON_KEY,
+    INFEASIBLE_KEY,
+    INTERRUPTED_KEY,
+    LATENCY_METHOD,
+    LATENCY_MS,
+    MACS,
+    PARAMS,
+    PRESCREENED_KEY,
+    RECIPE_KEY,
+    STATUS,
+    TEST_TOP1,
+    TEST_TOP5,
+    TRAIN_SECONDS,
+    VAL_TOP1,
+    VAL_TOP5,
+)
 
-# User attributes of a trial.
-ARCH_KEY = "arch"  # the ArchConfig trained, as a dict
-RECIPE_KEY = "recipe"  # the TrainRecipe trained with, as a dict
-CURVE_KEY = "val_top1_curve"  # [[epoch, validation top-1 error], ...]
-DUPLICATE_KEY = "duplicate_of"  # a repeated proposal that reused this earlier trial's outcome
-FAIL_REASON_KEY = "fail_reason"
-INTERRUPTED_KEY = "interrupted"  # a trial a stopped search left unfinished
-ENQUEUED_KEY = "enqueued"  # a fixed candidate the user asked for (warm start, an experiment's variants)
-INFEASIBLE_KEY = "infeasible"  # why a candidate that breaks --constraint was not trained
-# Reported by a trial, not kept: the violations of the constraints it measured (latency), as JSON text.
-CONSTRAINTS_FOUND_KEY = "constraints"
-PRESCREENED_KEY = "prescreened"  # why a candidate --prescreen scored was not trained (another scored higher)
+
+class TrialStatus(str, enum.Enum):
+    """Where a trial stands in what it reports."""
+
+    RUNNING = "running"  # training; the scheduler may still stop it (then the trial is PRUNED)
+    OK = "ok"  # trained every epoch it was given
+    FAIL = "fail"  # with `fail_reason`
+    INFEASIBLE = "infeasible"  # broke a --constraint the trial measures (latency); never trained
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """What one trial reports of its candidate: how far it trained, what it measured, why it failed."""
+
+    status: TrialStatus = TrialStatus.RUNNING
+    epochs_done: int = 0
+    epochs_total: int = 0
+    arch: dict[str, Any] | None = None  # ArchConfig.to_dict() of the network searched (full width)
+    recipe: dict[str, Any] | None = None  # TrainRecipe.to_dict() of the recipe it trained with
+    arch_hash: str | None = None
+    params: int | None = None
+    macs: int | None = None
+    train_width: float | None = None  # below 1: the errors come from a reduced-width copy of the network
+    train_seconds: float | None = None
+    eval_seconds: float | None = None
+    images_per_second: float | None = None
+    val_top1: float | None = None
+    val_top5: float | None = None
+    test_top1: float | None = None
+    test_top5: float | None = None
+    latency_ms: float | None = None
+    latency_batch_ms: float | None = None  # at the training batch, on the same device
+    latency_method: str | None = None  # how both were timed, in words
+    naswot: float | None = None  # zero-cost proxies of the untrained network (--proxies), and what each took
+    naswot_seconds: float | None = None
+    synflow: float | None = None
+    synflow_seconds: float | None = None
+    peak_memory_bytes: int | None = None
+    device: str | None = None
+    precision: str | None = None  # what trained: bf16 or fp32
+    memory_format: str | None = None  # channels_last or contiguous
+    torch_version: str | None = None
+    inas_version: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    node: str | None = None
+    fail_reason: str | None = None
+    infeasible: str | None = None  # why a candidate that breaks --constraint was not trained
+    constraints: dict[str, float] | None = None  # violations of the constraints the trial measured; not kept
+
+    def replace(self, **values: Any) -> TrialRecord:
+        return dataclasses.replace(self, **values)
+
+    @property
+    def trained(self) -> bool:
+        """Whether an epoch was trained: errors reported before that mean nothing."""
+        return self.epochs_done > 0
+
+    def to_report(self) -> dict[str, Any]:
+        """The flat dict a trial reports to Ray: nested values as JSON text (Tune flattens dicts)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out[STATUS] = self.status.value
+        for key in _JSON_IN_REPORT:
+            if out[key] is not None:
+                out[key] = json.dumps(out[key])
+        return out
+
+    @classmethod
+    def from_report(cls, result: Mapping[str, Any] | None) -> TrialRecord:
+        """The record in a Ray result (which also carries Ray's own keys: ignored)."""
+        result = result or {}
+        values = {k: result[k] for k in _FIELDS if result.get(k) is not None}
+        for key in _JSON_IN_REPORT:
+            if isinstance(values.get(key), str):
+                values[key] = json.loads(values[key])
+        if STATUS in values:
+            values[STATUS] = TrialStatus(values[STATUS])
+        return cls(**values)
+
+    def user_attrs(self) -> dict[str, Any]:
+        """What the study keeps of the record: every value measured, without the status (the trial's
+        state says it) and the found violations (the trial's constraints hold them), and without errors
+        reported before the first epoch."""
+        skip = {STATUS, CONSTRAINTS_FOUND_KEY} | (set() if self.trained else {VAL_TOP1, VAL_TOP5})
+        return {k: getattr(self, k) for k in _FIELDS if k not in skip and getattr(self, k) is not None}
+
+    @classmethod
+    def from_attrs(cls, attrs: Mapping[str, Any]) -> TrialRecord:
+        """The record a study keeps as a trial's user attributes (other attributes are ignored)."""
+        values = {k: attrs[k] for k in _FIELDS if k != STATUS and attrs.get(k) is not None}
+        return cls(**values)
+
+    def state(self, error: bool = False) -> tuple[TrialState, str]:
+        """The Optuna state of the finished Ray trial that reported this, and the reason of a failure."""
+        if error:
+            return TrialState.FAIL, self.fail_reason or "the trial's process failed (see the Ray logs)"
+        if self.status == TrialStatus.FAIL:
+            return TrialState.FAIL, self.fail_reason or "failed"
+        if self.status == TrialStatus.INFEASIBLE:
+            return TrialState.PRUNED, ""
+        if self.status != TrialStatus.OK or self.epochs_done < self.epochs_total:
+            return TrialState.PRUNED, ""  # the scheduler stopped it before its last epoch
+        return TrialState.COMPLETE, ""
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(TrialRecord))
+_JSON_IN_REPORT = (ARCH_KEY, RECIPE_KEY, CONSTRAINTS_FOUND_KEY)
+RECORD_KEYS = _FIELDS  # every key of a trial's record
 # How the search's closing line, its live view and the report name the candidates recorded untrained.
 UNTRAINED = {INFEASIBLE_KEY: "broke --constraint", PRESCREENED_KEY: "lost --prescreen"}
-
-# Reported metrics kept as user attributes of the trial.
-RECORD_KEYS = (
-    "arch_hash",
-    "params",
-    "macs",
-    "epochs_done",
-    "epochs_total",
-    "train_width",  # below 1: the errors come from a reduced-width copy of the network
-    "train_seconds",
-    "eval_seconds",
-    "images_per_second",
-    "val_top1",
-    "val_top5",
-    "test_top1",
-    "test_top5",
-    "latency_ms",
-    "latency_batch_ms",  # at the training batch, on the same device
-    "latency_method",  # how both were timed, in words
-    "naswot",  # zero-cost proxies of the untrained network (--proxies), and what each took
-    "naswot_seconds",
+# Columns of the trials frame taken from the record, for every trial; and those shown only where some
+# trial has them (--objectives latency_ms, --constraint, --proxies, --prescreen).
+FRAME_COLUMNS = (VAL_TOP1, VAL_TOP5, TEST_TOP1, TEST_TOP5, PARAMS, MACS, TRAIN_SECONDS, EPOCHS_DONE, ARCH_HASH, DEVICE)
+OPTIONAL_FRAME_COLUMNS = (
+    LATENCY_MS,
+    "latency_batch_ms",
+    LATENCY_METHOD,
+    "naswot",
     "synflow",
-    "synflow_seconds",
-    "peak_memory_bytes",
-    "device",
-    "torch_version",
-    "inas_version",
-    "started_at",
-    "finished_at",
-    "node",
+    "precision",
+    "memory_format",
 )
+
 
 # States whose candidate needs no second run (FAIL may be transient: it is tried again).
 DONE_STATES = (TrialState.COMPLETE, TrialState.PRUNED)

@@ -85,8 +85,6 @@ def test_ties_go_to_the_smaller_faster_trial():
 def test_a_latency_constraint_picks_among_the_timed_trials(tmp_path):
     from tests.report.conftest import inas_trial
 
-    trials = [inas_trial(0.3, 3e6, 10.0), inas_trial(0.2, 5e6, 20.0, depth=4)]
-    for t, ms in zip(trials, (1.0, 4.0), strict=True):
-        t.user_attrs["latency_ms"] = ms
+    trials = [inas_trial(0.3, 3e6, 10.0, latency_ms=1.0), inas_trial(0.2, 5e6, 20.0, depth=4, latency_ms=4.0)]
     study = write_study(f"sqlite:///{tmp_path}/t.db", "timed", trials)
     assert pick_trial(study, pick="latency_ms<2") == 0 and pick_trial(study, pick="latency_ms<5") == 1

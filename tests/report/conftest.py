@@ -5,16 +5,34 @@ import pytest
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
+from inas.study.keys import CURVE_KEY, DATASET_KEY, SETTINGS_KEY
+from inas.study.record import TrialRecord
+
 OBJECTIVES = ["top1_error", "params", "train_time"]
 DISTS = {"depth.4": IntDistribution(1, 7), "block.norm": CategoricalDistribution(["all", "none"])}
 
 
-def inas_trial(error, params, seconds, state=TrialState.COMPLETE, depth=3, norm="all", reason=None):
-    attrs = {"val_top1": error, "params": params, "train_seconds": seconds, "test_top1": error + 0.01}
-    attrs |= {"test_top5": error / 2, "macs": params * 100, "arch_hash": f"h{depth}{norm}", "epochs_done": 2}
-    attrs["val_top1_curve"] = [[1, error + 0.1], [2, error]]
+def inas_record(error, params, seconds, depth=3, norm="all", **values) -> TrialRecord:
+    """The record a trial of `inas search` keeps, with known numbers."""
+    return TrialRecord(
+        val_top1=error,
+        params=params,
+        train_seconds=seconds,
+        test_top1=error + 0.01,
+        test_top5=error / 2,
+        macs=params * 100,
+        arch_hash=f"h{depth}{norm}",
+        epochs_done=2,
+        epochs_total=2,
+        **values,
+    )
+
+
+def inas_trial(error, params, seconds, state=TrialState.COMPLETE, depth=3, norm="all", reason=None, **values):
+    attrs = inas_record(error, params, seconds, depth, norm, **values).user_attrs()
+    attrs[CURVE_KEY] = [[1, error + 0.1], [2, error]]
     if reason:
-        attrs = {"fail_reason": reason}
+        attrs = TrialRecord(fail_reason=reason).user_attrs()
     values = [error, params, seconds] if state == TrialState.COMPLETE else None
     return create_trial(
         state=state,
@@ -28,7 +46,7 @@ def inas_trial(error, params, seconds, state=TrialState.COMPLETE, depth=3, norm=
 def write_study(url: str, name: str, trials) -> optuna.Study:
     study = optuna.create_study(study_name=name, storage=url, directions=["minimize"] * 3)
     study.set_metric_names(OBJECTIVES)
-    study.set_user_attr("settings", {"space": "googlenet_depth", "dataset": "synthetic"})
+    study.set_user_attr(SETTINGS_KEY, {"space": "googlenet_depth", DATASET_KEY: "synthetic"})
     for t in trials:
         study.add_trial(t)
     return study

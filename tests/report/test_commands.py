@@ -11,6 +11,8 @@ from optuna.trial import TrialState
 from typer.testing import CliRunner
 
 from inas.cli import app
+from inas.study.keys import PRESCREENED_KEY
+from inas.study.record import TrialRecord
 from tests.report.conftest import STANDARD, inas_trial, write_study
 
 runner = CliRunner()
@@ -152,7 +154,7 @@ def constrained_study():
 
     def broke(params, number):
         why = f"params {params:,.4g} is not < 6e+06"
-        attrs = {"params": params, "macs": params * 100, "infeasible": why}
+        attrs = TrialRecord(params=params, macs=params * 100, infeasible=why).user_attrs()
         return create_trial(
             state=TrialState.PRUNED,
             params={"depth.4": number, "block.norm": "all"},
@@ -164,7 +166,10 @@ def constrained_study():
         state=TrialState.PRUNED,
         params={"depth.4": 2, "block.norm": "none"},
         distributions=DISTS,
-        user_attrs={"naswot": 10.0, "prescreened": "scored 10; trial 0 scored 12 and was trained"},
+        user_attrs={
+            **TrialRecord(naswot=10.0).user_attrs(),
+            PRESCREENED_KEY: "scored 10; trial 0 scored 12 and was trained",
+        },
     )
     trials = [broke(9e6, 6), broke(8e6, 7), *STANDARD[:2], loser, STANDARD[2], broke(7e6, 5), STANDARD[3]]
     study = write_study("sqlite:///studies/limited.db", "limited", trials)
@@ -177,7 +182,7 @@ def test_reports_draw_infeasible_candidates_apart_and_keep_them_off_the_front(st
     result = runner.invoke(app, ["report", "limited"])
     assert result.exit_code == 0, result.output
     page = (study_dir / "dashboards" / "limited.html").read_text()
-    assert 'id="constraints"' in page and "broke --constraint (not trained)" in page
+    assert 'id="constraint-values"' in page and "broke --constraint (not trained)" in page
     assert "(of the pruned, never trained: 3 broke --constraint, 1 lost --prescreen)" in page
     assert (
         "3 of 8 candidates broke it" in page
@@ -190,21 +195,23 @@ def test_reports_draw_infeasible_candidates_apart_and_keep_them_off_the_front(st
 
 
 def test_the_report_says_how_latency_was_measured(study_dir):
-    trials = [inas_trial(0.3, 3e6, 10.0), inas_trial(0.2, 5e6, 20.0, depth=4)]
-    for t in trials:
-        t.user_attrs |= {"latency_ms": 1.5, "device": "NVIDIA H200", "latency_method": "median of 20 ..."}
+    timed = {"latency_ms": 1.5, "device": "NVIDIA H200", "latency_method": "median of 20 ..."}
+    trials = [inas_trial(0.3, 3e6, 10.0, **timed), inas_trial(0.2, 5e6, 20.0, depth=4, **timed)]
     write_study("sqlite:///studies/timed.db", "timed", trials)
     assert runner.invoke(app, ["report", "timed"]).exit_code == 0
     assert "on NVIDIA H200: median of 20 ..." in (study_dir / "dashboards" / "timed.html").read_text()
 
 
 def test_a_report_with_latency_but_no_method_or_constraint_values_yet(study_dir):
-    trials = [inas_trial(0.3, 3e6, 10.0), inas_trial(0.2, 5e6, 20.0, depth=4), inas_trial(0.1, 9e6, 30.0, depth=5)]
-    for t in trials:
-        t.user_attrs["latency_ms"] = 1.5  # a study searched before inas recorded how latency was timed
+    # A study searched before inas recorded how latency was timed.
+    trials = [
+        inas_trial(0.3, 3e6, 10.0, latency_ms=1.5),
+        inas_trial(0.2, 5e6, 20.0, depth=4, latency_ms=1.5),
+        inas_trial(0.1, 9e6, 30.0, depth=5, latency_ms=1.5),
+    ]
     study = write_study("sqlite:///studies/old.db", "old", trials)
     study.set_user_attr("settings", {"constraint": [["latency_ms", "<", 5.0], ["macs", "<", 1.0]]})
     assert runner.invoke(app, ["report", "old"]).exit_code == 0
     page = (study_dir / "dashboards" / "old.html").read_text()
     assert "on cpu: method not recorded" in page or "on an unrecorded device: method not recorded" in page
-    assert 'id="constraints"' in page  # latency and MACs measured: drawn
+    assert 'id="constraint-values"' in page  # latency and MACs measured: drawn
