@@ -65,11 +65,13 @@ def trials_command(
     """One row a trial: objectives, state, the record inas keeps and the sampled choices.
 
     The table shows number, state, objectives, pareto, params, the sampled choices and the failure
-    reason, fitted to the terminal; csv, json and markdown keep every column."""
+    reason, fitted to the terminal; csv, json and markdown keep every column. A copy (a repeated
+    proposal that reused an earlier trial's outcome, not trained again) is `complete (copy of 3)` in
+    the table; csv, json and markdown keep its state and name the trial in `duplicate_of`."""
     import shutil
 
     from inas.files import check_out_file, is_stdout, write_atomic
-    from inas.report.table import default_columns, fit_table, pick_columns
+    from inas.report.table import default_columns, fit_table, mark_copies, pick_columns
     from inas.study.frame import choice_columns, objective_names, trials_frame
     from inas.study.load import open_study
 
@@ -83,6 +85,8 @@ def trials_command(
     frame = trials_frame(ref.study)
     if pareto_only:
         frame = frame[frame["pareto"]]
+    if fmt == "table":
+        frame = mark_copies(frame)
     if columns is not None:
         frame = pick_columns(frame, [c.strip() for c in columns.split(",") if c.strip()])
     elif fmt == "table":

@@ -29,7 +29,7 @@ from inas.study.keys import (
     VAL_TOP1,
 )
 from inas.study.load import StudyRef
-from inas.study.record import UNTRAINED
+from inas.study.tally import tally
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -78,13 +78,6 @@ class Page:
         )
 
 
-def _fmt_counts(c: dict[str, int]) -> str:
-    untrained = [f"{c[key]} {what}" for key, what in UNTRAINED.items() if c.get(key)]
-    return f"{c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed, {c['running']} running" + (
-        f" (of the pruned, never trained: {', '.join(untrained)})" if untrained else ""
-    )
-
-
 def study_report(ref: StudyRef) -> tuple[str, list[str]]:
     """The HTML of one study's report, and notes for the terminal (empty study, only failures, ...)."""
     study = ref.study
@@ -96,7 +89,7 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
     page.text(
         f'<p class="meta">storage {html.escape(ref.url)} &middot; space {html.escape(str(settings.get("space", "?")))}'
         f" &middot; dataset {html.escape(str(settings.get('dataset', '?')))} &middot; objectives (minimised) "
-        f"{html.escape(', '.join(objectives))}</p><p><b>Trials:</b> {_fmt_counts(counts)}</p>"
+        f"{html.escape(', '.join(objectives))}</p><p><b>Trials:</b> {html.escape(tally(study).words())}</p>"
     )
     if "fidelity" in settings:  # errors measured at a reduced cost rank candidates; they are not final errors
         page.text(
@@ -200,17 +193,19 @@ def compare_report(refs: list[StudyRef]) -> tuple[str, pd.DataFrame]:
     frames = {label: trials_frame(r.study) for label, r in zip(labels, refs, strict=True)}
     reference = data.reference_point(list(frames.values()), objectives)
     rows, histories = [], {}
-    for name, frame in frames.items():
-        counts = data.state_counts(frame)
+    for (name, frame), ref in zip(frames.items(), refs, strict=True):
+        counted = tally(ref.study)
         history = data.hypervolume_history(frame, objectives, reference) if reference else pd.DataFrame()
         histories[name] = history
         done = frame[frame["state"] == "complete"]
         rows.append(
             {
                 "study": name,
-                "complete": counts["complete"],
-                "pruned": counts["pruned"],
-                "failed": counts["fail"],
+                "trained": counted.trained,  # as the search and the report count them (`Tally`)
+                "complete": counted.complete,
+                "pruned": counted.pruned,
+                "failed": counted.failed,
+                "copies": counted.copies,
                 "Pareto size": int(frame["pareto"].sum()),
                 "best val error": done[VAL_TOP1].min() if len(done) else None,
                 "hypervolume": history["hypervolume"].iloc[-1] if len(history) else 0.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from inas.errors import ConfigError, shown
-from inas.study.keys import FAIL_REASON_KEY, INFEASIBLE_KEY, PARAMS, PRESCREENED_KEY
+from inas.study.keys import DUPLICATE_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, PARAMS, PRESCREENED_KEY
 
 # Why a trial was not trained, beside the failure reason: shown when a search recorded any.
 REASONS = (FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY)
@@ -23,6 +23,21 @@ def default_columns(frame: pd.DataFrame, objectives: list[str], choices: list[st
         if key in frame.columns and frame[key].notna().any():
             wanted.insert(-1, key)
     return [c for c in dict.fromkeys(wanted) if c in frame.columns]
+
+
+def mark_copies(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table's state of a copy names the trial whose outcome it reused: `complete (copy of 3)`. In
+    the state column, which no terminal width drops; csv and json keep Optuna's state and give the twin
+    in `duplicate_of`, for scripts that filter on the state."""
+    if DUPLICATE_KEY not in frame or "state" not in frame or frame[DUPLICATE_KEY].isna().all():
+        return frame
+    copies = frame[DUPLICATE_KEY].notna()
+    marked = frame.copy()
+    twins = frame.loc[copies, DUPLICATE_KEY]
+    marked.loc[copies, "state"] = [
+        f"{state} (copy of {twin})" for state, twin in zip(frame.loc[copies, "state"], twins, strict=True)
+    ]
+    return marked
 
 
 def pick_columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:

@@ -183,7 +183,7 @@ def test_reports_draw_infeasible_candidates_apart_and_keep_them_off_the_front(st
     assert result.exit_code == 0, result.output
     page = (study_dir / "dashboards" / "limited.html").read_text()
     assert 'id="constraint-values"' in page and "broke --constraint (not trained)" in page
-    assert "(of the pruned, never trained: 3 broke --constraint, 1 lost --prescreen)" in page
+    assert "4 trained (4 complete, 0 pruned, 0 failed); not trained: 3 broke --constraint, 1 lost --prescreen" in page
     assert (
         "3 of 8 candidates broke it" in page
         and "broke it: 50% in the first half of the search, 25% in the second" in page
