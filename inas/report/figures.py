@@ -116,8 +116,19 @@ def pareto_3d(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figure:
             xaxis=dict(title="parameters", type="log"),
             yaxis=dict(title="train s"),
             zaxis=dict(title="val error", tickformat=".0%"),
+            # Plotly's default eye (1.25 each way) puts the front corner, with the time axis's ticks and
+            # title, outside the scene's box, where the canvas cuts it: a step back keeps the cube whole.
+            camera=dict(eye=dict(x=1.6, y=1.6, z=0.9)),
+            domain=dict(x=[0, 1], y=[0, 1]),
         ),
-        **{**LAYOUT, "height": 560},
+        # The legend in the top corner, off the scene: below it (as in the 2D figures) it covers the
+        # bottom of the cube, which the scene fills whatever the margin.
+        **{
+            **LAYOUT,
+            "height": 640,
+            "margin": dict(l=10, r=10, t=60, b=10),
+            "legend": dict(orientation="v", x=0.01, y=0.99, yanchor="top"),
+        },
     )
     return fig
 

@@ -29,6 +29,7 @@ from inas.study.keys import (
     VAL_TOP1,
 )
 from inas.study.load import StudyRef
+from inas.study.objectives import columns_read
 from inas.study.tally import tally
 
 STYLE = """
@@ -168,7 +169,9 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
         if len(curves):
             page.figure(figures.curves_figure(curves), "curves")
         shown = ["number", *objectives, VAL_TOP1, TEST_TOP1, TEST_TOP5, PARAMS, MACS, TRAIN_SECONDS]
-        shown = list(dict.fromkeys(c for c in shown + [ARCH_HASH, *choices] if c in members.columns))
+        # Each value once: an objective's column, not the record column it reads (top1_error, not val_top1).
+        read = columns_read(objectives)
+        shown = [c for c in dict.fromkeys(shown + [ARCH_HASH, *choices]) if c in members.columns and c not in read]
         page.table(members[shown], "Pareto members (test errors are for reporting only: selection used validation)")
     fails = data.failures(frame)
     if len(fails):

@@ -1,0 +1,43 @@
+"""The report's page: the Pareto members' table, the 3D figure's layout."""
+
+import math
+import re
+
+from inas.report import figures
+from inas.report.page import study_report
+from inas.study.frame import choice_columns, trials_frame
+from inas.study.load import open_study
+
+
+def _members_table(page: str) -> list[str]:
+    table = page.split("<h3>Pareto members", 1)[1].split("</table>", 1)[0]
+    return re.findall(r"<th>([^<]*)</th>", table)
+
+
+def test_the_pareto_table_shows_each_value_once(study_dir):
+    page, _ = study_report(open_study("demo", None))
+    header = _members_table(page)
+    assert header[:4] == ["number", "top1_error", "params", "train_time"]
+    assert "val_top1" not in header and "train_seconds" not in header  # what top1_error and train_time read
+    assert {"test_top1", "test_top5", "macs", "arch_hash", "depth.4"} <= set(header)
+    assert len(header) == len(set(header))
+
+
+def test_the_3d_figure_keeps_its_axes_inside_the_figure(study_dir):
+    study = open_study("demo", None).study
+    frame = trials_frame(study)
+    fig = figures.pareto_3d(frame, choice_columns(frame, study))
+    layout = fig.layout
+    # Below the plot the legend covers the cube's bottom corner (the time axis); keep it above that.
+    assert layout.legend.y is not None and layout.legend.y > 0.5
+    # Plotly's default eye (1.25, 1.25, 1.25) puts that corner's ticks outside the scene's canvas.
+    eye = layout.scene.camera.eye
+    assert math.dist((eye.x, eye.y, eye.z), (0, 0, 0)) > math.dist((1.25,) * 3, (0, 0, 0))
+    assert layout.height >= 600
+
+
+def test_the_study_knows_what_each_objective_reads():
+    from inas.search.settings import OBJECTIVES
+    from inas.study.objectives import OBJECTIVE_KEYS
+
+    assert dict(OBJECTIVES) == OBJECTIVE_KEYS  # inas.report reads the study's, inas search its own
