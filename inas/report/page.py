@@ -100,7 +100,9 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
         )
     if LATENCY_MS in frame and frame[LATENCY_MS].notna().any():
         timed = frame[frame[LATENCY_MS].notna()].reindex(columns=[DEVICE, LATENCY_METHOD])
-        ways = timed.fillna({DEVICE: "an unrecorded device", LATENCY_METHOD: "method not recorded"})
+        # Text before filling: a column no trial recorded (an older study) is float NaN, and filling a
+        # float column with a string is deprecated in pandas (it would cast, or later raise).
+        ways = timed.astype("string").fillna({DEVICE: "an unrecorded device", LATENCY_METHOD: "method not recorded"})
         how = "; ".join(sorted({f"on {d}: {m}" for d, m in zip(ways[DEVICE], ways[LATENCY_METHOD], strict=True)}))
         page.text(
             "<p><b>Latency</b> (<code>latency_ms</code>: batch 1; <code>latency_batch_ms</code>: the training "

@@ -1,12 +1,19 @@
-"""The report's page: the Pareto members' table, the 3D figure's layout."""
+"""The report's page: the Pareto members' table, the 3D figure's layout, no pandas deprecations."""
 
 import math
 import re
+import warnings
+
+import pandas as pd
 
 from inas.report import figures
 from inas.report.page import study_report
 from inas.study.frame import choice_columns, trials_frame
 from inas.study.load import open_study
+from tests.report.conftest import inas_trial, write_study
+
+# What pandas warns before it changes a behaviour: FutureWarning up to 2.x, PandasChangeWarning in 3.x.
+PANDAS_CHANGES = (FutureWarning, getattr(pd.errors, "PandasChangeWarning", FutureWarning))
 
 
 def _members_table(page: str) -> list[str]:
@@ -34,6 +41,17 @@ def test_the_3d_figure_keeps_its_axes_inside_the_figure(study_dir):
     eye = layout.scene.camera.eye
     assert math.dist((eye.x, eye.y, eye.z), (0, 0, 0)) > math.dist((1.25,) * 3, (0, 0, 0))
     assert layout.height >= 600
+
+
+def test_a_report_with_latency_but_no_method_raises_no_pandas_deprecation(study_dir):
+    # A study searched before inas recorded how latency was timed: the method column is all missing.
+    trials = [inas_trial(0.3, 3e6, 10.0, latency_ms=1.5), inas_trial(0.2, 5e6, 20.0, depth=4, latency_ms=1.5)]
+    write_study("sqlite:///studies/old.db", "old", trials)
+    with warnings.catch_warnings():
+        for kind in PANDAS_CHANGES:
+            warnings.simplefilter("error", kind)
+        page, _ = study_report(open_study("old", None))
+    assert "method not recorded" in page
 
 
 def test_the_study_knows_what_each_objective_reads():
