@@ -8,15 +8,15 @@ backward ~2x forward). Every case runs once in each repeat, in turn (interleaved
 falls on all alike); the table shows min / median / max, ratios to the case's ceiling (fp32 or bf16)
 and, paired by repeat, to fp32 NCHW.
 
-`--placement`: the same total work as 1 process x N threads (two trials one after the other) against
+`--placement`: the same total work as 1 process x N threads (N trials one after the other) against
 N processes x 1 thread (trials side by side), N = the CPUs usable here.
 
-    python benchmarks/cpu_ceiling.py                 # the table (about 10 minutes on 2 cores)
+    python benchmarks/cpu_ceiling.py                 # the table (minutes on 2 cores with native bf16; far longer without)
     python benchmarks/cpu_ceiling.py --placement     # trial placement
-    python benchmarks/cpu_ceiling.py --quick         # a smoke of both: 1 repeat, 1 step, the proxy fidelity at batch 16
+    python benchmarks/cpu_ceiling.py --quick         # a smoke of both: 1 repeat, 1 step, proxy at batch 16, 512x512
 
 On a CPU without native bf16 the bf16 cases run emulated, and slowly (a 3x3 convolution in bf16 NCHW
-took 22x its fp32 time on an AVX2 EPYC): `--fidelity proxy` keeps such a run short.
+took 22x its fp32 time on an AVX2 EPYC, a matrix product 30x): `--fidelity proxy` keeps such a run short.
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.steps, args.warmup, args.matmul_reps, args.fidelity = 1, 1, 1, 2, "proxy"
-        args.proxy_batch = 16
+        args.proxy_batch, args.matmul = 16, 512  # emulated bf16 multiplies at 0.3 GFLOP/s a thread
         ceiling_table(args)
         print()
         placement(args)
