@@ -208,7 +208,6 @@ def test_every_training_command_checks_precision_first(command):
         ({"precision": "fp32"}, True, False),
         ({"mixed_precision": True}, True, True),  # a model folder written before `precision`
         ({"mixed_precision": False}, True, False),
-        ({}, True, False),
     ],
 )
 def test_an_exported_model_is_evaluated_as_it_trained(monkeypatch, recipe, native, bf16):
