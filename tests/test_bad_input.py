@@ -592,6 +592,35 @@ CASES = [
         predicting(text("x.png", lambda: png(8, 8))),
         make_config={"classes": ["a", "b", "c" * 5000]},
     ),
+    # 11. numbers and the environment (issue 24)
+    Case("seed-negative", ("space", "sample", "s.yaml", "--seed", "-1"), "'--seed'", text("s.yaml", SPACE)),
+    Case("seed-20-digits", ("space", "sample", "s.yaml", "--seed", "1" * 20), "'--seed'", text("s.yaml", SPACE)),
+    Case("search-seed-20-digits", (*SEARCH, "--seed", "1" * 20), "'--seed'", text("s.yaml", SPACE)),
+    Case("train-seed-negative", (*TRAIN, "--seed", "-1"), "seed: must be a whole number from 0"),
+    Case("train-seed-20-digits", (*TRAIN, "--seed", "1" * 20), "seed: must be a whole number from 0"),
+    Case("cpus-per-trial-nan", (*SEARCH, "--cpus-per-trial", "nan"), "'--cpus-per-trial'", text("s.yaml", SPACE)),
+    Case("gpus-per-trial-nan", (*SEARCH, "--gpus-per-trial", "nan"), "'--gpus-per-trial'", text("s.yaml", SPACE)),
+    Case("reproduce-gpus-nan", ("reproduce", "d2l", "--gpus-per-trial", "nan"), "'--gpus-per-trial'"),
+    *(
+        Case(f"max-memory-{name}", SEARCH, "INAS_MAX_MEMORY=", text("s.yaml", SPACE), env={"INAS_MAX_MEMORY": value})
+        for name, value in (("dot", "."), ("two-dots", "1.2.3GB"), ("400-nines", "9" * 400), ("zero", "0"))
+    ),
+    Case("train-max-memory-dot", TRAIN, "INAS_MAX_MEMORY=", env={"INAS_MAX_MEMORY": "."}),
+    Case(
+        "summary-input-1e15",
+        ("model", "summary", "--preset", "seed/short4", "--input-size", str(10**15)),
+        "'--input-size'",
+    ),
+    Case("synthetic-3000000", (*TRAIN[:3], "--dataset", "synthetic:3000000"), "from 10 to 200,000"),
+    Case("synthetic-unicode-digits", (*TRAIN[:3], "--dataset", "synthetic:\u0663\u0660"), "from 10 to 200,000"),
+    Case("lr-1e308", (*TRAIN, "--lr", "1e308"), "lr: 1e+308 is over the 1000"),
+    Case("sample-10-million", ("space", "sample", "googlenet_depth", "--n", "10000000"), "'--n'"),
+    Case(
+        "yaml-500KB-key",
+        ("space", "show", "s.yaml"),
+        "unknown key",
+        text("s.yaml", SPACE + "? " + "k" * 500_000 + "\n: 1\n"),
+    ),
     # earlier cases
     Case("unknown-preset", ("model", "summary", "--preset", "nope"), "unknown preset 'nope'"),
     Case("unknown-option", ("model", "summary", "--bogus"), "No such option: --bogus"),
@@ -673,6 +702,13 @@ def test_limits_are_what_the_readme_says() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for value in (limits.MAX_MODULES_PER_STAGE, f"{limits.MAX_CHANNELS:,}", f"{limits.MAX_CHOICES:,}"):
         assert str(value) in readme
+    for name in (
+        "MAX_IMAGE_FILE_BYTES", "MAX_IMAGE_PIXELS", "MAX_DECODED_BYTES", "MAX_IMAGES", "MAX_IMAGE_FOLDERS",
+        "MAX_SYNTHETIC", "MAX_CLASS_NAME_CHARS", "MAX_SEED", "MAX_LR", "MAX_SAMPLES",
+    ):  # fmt: skip
+        value = getattr(limits, name)
+        assert f"{value:,.0f}" in readme, name
+    assert "1 PiB" in readme and limits.MAX_MEMORY_BYTES == 1 << 50
 
 
 def inas(root: Path, *args: str, timeout: float = SECONDS) -> subprocess.CompletedProcess:
