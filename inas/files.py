@@ -26,8 +26,12 @@ def _no_repeats(pairs: list[tuple[str, Any]]) -> dict:
 
 
 def check_file_size(path: Path, error: type[InasError], fix: str) -> None:
-    """An input file (a space, a config) holds at most `limits.MAX_FILE_BYTES`, or `error(...; FIX)`."""
-    size = path.stat().st_size
+    """An input file (a space, a config) is a regular file (a FIFO would be waited on for ever, a device
+    read without end) of at most `limits.MAX_FILE_BYTES`, or `error(...; FIX)`."""
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"{path}: not a regular file (a folder, FIFO, device or socket); {fix}")
+    size = st.st_size
     if size > limits.MAX_FILE_BYTES:
         raise error(f"{path}: {size:,} bytes, over the {limits.MAX_FILE_BYTES:,} a file may hold; {fix}")
 

@@ -621,6 +621,17 @@ CASES = [
         "unknown key",
         text("s.yaml", SPACE + "? " + "k" * 500_000 + "\n: 1\n"),
     ),
+    # 12. found on the way: the same classes elsewhere (issue 24)
+    Case("config-fifo", ("model", "summary", "--config", "c.json"), "c.json: ", fifo("c.json")),
+    Case("space-fifo", ("space", "show", "s.yaml"), "s.yaml: ", fifo("s.yaml")),
+    Case(
+        "model-weights-3GB",
+        ("predict", "model", "x.png"),
+        "bytes, over the 2,016,777,216",
+        predicting(
+            both(text("x.png", lambda: png(8, 8)), lambda r: os.truncate(r / "model" / "model.safetensors", 3 << 30))
+        ),
+    ),
     # earlier cases
     Case("unknown-preset", ("model", "summary", "--preset", "nope"), "unknown preset 'nope'"),
     Case("unknown-option", ("model", "summary", "--bogus"), "No such option: --bogus"),

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -159,14 +160,18 @@ def _load_cached(
 def _save_cached(path: Path, decoded: tuple[torch.Tensor, torch.Tensor, list[str]]) -> None:
     """Keep the decoded images for next time; a cache that cannot be written only costs time."""
     images, labels, classes = decoded
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
+    tmp: Path | None = None
+    try:  # a fresh name (mkstemp): a link planted at a predictable one would be written through
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"images": images, "labels": labels, "classes": list(classes)}, tmp)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+        tmp = Path(name)
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"images": images, "labels": labels, "classes": list(classes)}, f)
         os.replace(tmp, path)
     except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
 
 def _imagefolder(path: Path, seed: int = 0, test_fraction: float = 0.2) -> ImageData:

@@ -40,6 +40,7 @@ from inas.train.normalise import normalisation
 from inas.train.recipe import TrainRecipe
 
 FORMAT = "inas-model/1"
+MAX_WEIGHTS_BYTES = limits.MAX_PARAMS * 4 + (16 << 20)  # fp32 weights, BatchNorm counters, the header
 MIN_STD = 1e-3  # channel_stats clamps at this: a smaller std comes from an edited file
 WEIGHTS, CONFIG, METRICS, CARD, ONNX = "model.safetensors", "config.json", "metrics.json", "README.md", "model.onnx"
 
@@ -226,6 +227,12 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> GoogLe
     `model.bundle` (its BundleConfig: classes, normalisation, input size, recipe, source)."""
     folder = Path(folder)
     config = read_config(folder)
+    size = (folder / WEIGHTS).stat().st_size
+    if size > MAX_WEIGHTS_BYTES:  # before it is hashed and loaded whole
+        raise BundleError(
+            f"{folder / WEIGHTS}: {size:,} bytes, over the {MAX_WEIGHTS_BYTES:,} of a network of at most "
+            f"{limits.MAX_PARAMS:,} parameters; export the model again"
+        )
     if sha256(folder / WEIGHTS) != config.weights_sha256:
         raise BundleError(
             f"{folder / WEIGHTS}: does not match {CONFIG} (its SHA-256 differs); the files come from "
