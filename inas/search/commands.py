@@ -89,7 +89,6 @@ def search_command(
     stated_memory()  # read again in each trial: a bad value is refused here, before Ray starts
     from inas.search.runner import run_search
     from inas.search.settings import SearchSettings, parse_objectives
-    from inas.study.record import UNTRAINED
     from inas.train.recipe import TrainRecipe
 
     # Each trial resolves `auto` on the device it lands on; bf16 is refused by a trial whose device has none.
@@ -120,18 +119,10 @@ def search_command(
         recipe=recipe,
     )
     summary = run_search(settings, view="log" if quiet else "live")
-    c = summary.counts
-    untrained = [
-        f"{c[key]} {what}, not trained"
-        for key, what in {"copies": "repeated proposals reused", **UNTRAINED}.items()
-        if c[key]
-    ]
-    # Plain lines, never wrapped: the storage URL is meant to be copied.
+    # Plain lines, never wrapped: the storage URL is meant to be copied. The counts in the report's words.
     typer.echo(
-        f"study {summary.study} in {summary.storage}: {c['complete']} complete, {c['pruned']} pruned, "
-        f"{c['fail']} failed"
-        + (f" ({'; '.join(untrained)})" if untrained else "")
-        + f"; Pareto front {summary.pareto_size} trials; {summary.elapsed_seconds:,.0f} s"
+        f"study {summary.study} in {summary.storage}: {summary.tally.words()}; "
+        f"Pareto front {summary.pareto_size} trials; {summary.elapsed_seconds:,.0f} s"
     )
     for name, value in summary.best.items():
         typer.echo(f"  best {name}: {value:,.4g}")

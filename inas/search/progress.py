@@ -12,7 +12,8 @@ from rich.live import Live
 from rich.table import Table
 
 from inas.study.keys import DUPLICATE_KEY, INFEASIBLE_KEY, PRESCREENED_KEY
-from inas.study.record import UNTRAINED, counts, counts_toward_trials, fail_reason, pareto_trials, trained
+from inas.study.record import counts_toward_trials, fail_reason, pareto_trials, trained
+from inas.study.tally import tally
 
 
 class SearchView(Callback):
@@ -54,20 +55,14 @@ class SearchView(Callback):
 
     def table(self) -> Table:
         study = self._study()
-        c = counts(study)
-        finished = trained(study)  # what counts toward --trials: not copies, not interrupted trials
+        counted = tally(study)  # what counts toward --trials: not copies, not interrupted trials
         best = pareto_trials(study)
         elapsed = time.time() - self.start
-        left = self.total - finished
+        left = self.total - counted.trained
         eta = self._eta(elapsed, left)
         t = Table(title=f"inas search: {self.study_name}", box=None, show_header=False)
-        t.add_row(
-            "trials",
-            f"{finished}/{self.total} trained ({c['complete']} complete, {c['pruned']} pruned, {c['fail']} failed), "
-            f"{c['running']} running"
-            + (f"; {c['copies']} repeated proposals reused" if c["copies"] else "")
-            + "".join(f"; {c[key]} {what}" for key, what in UNTRAINED.items() if c[key]),
-        )
+        for i, part in enumerate(counted.parts(total=self.total)):
+            t.add_row("trials" if i == 0 else "", part)
         for i, name in enumerate(self.objectives):
             t.add_row(f"best {name}", f"{min(tr.values[i] for tr in best):,.4g}" if best else "-")
         t.add_row("Pareto front", f"{len(best)} trials")

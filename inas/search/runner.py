@@ -6,6 +6,7 @@ the data), then take the study's lock and start Ray, then open (or create) the s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -27,6 +28,7 @@ from inas.study.keys import (
     INFEASIBLE_KEY,
     LATENCY_MS,
     PRESCREENED_KEY,
+    RECIPE_KEY,
     SETTINGS_KEY,
     VAL_TOP1,
     VERSION_KEY,
@@ -42,6 +44,8 @@ from inas.study.record import (
     trained,
 )
 from inas.study.storage import StudyLock, open_storage, sqlite_path
+from inas.study.tally import Tally, tally
+from inas.train.recipe import TrainRecipe
 
 INTERRUPTED_REASON = "interrupted (Ctrl-C or SIGTERM)"
 
@@ -56,6 +60,7 @@ class SearchSummary:
     elapsed_seconds: float
     ran: int
     failure: str | None = None  # when no trial finished: why (the first failure, or --constraint)
+    tally: Tally = Tally()  # every trial counted once, in the report's words
 
 
 def check_study(plan: SearchPlan, storage: optuna.storages.BaseStorage) -> bool:
@@ -70,7 +75,7 @@ def check_study(plan: SearchPlan, storage: optuna.storages.BaseStorage) -> bool:
     if s.resume and not exists:
         raise InasError(f"no study {shown(name)} in {url} to resume; drop --resume to start it")
     if exists:
-        before = optuna.load_study(study_name=name, storage=storage).user_attrs.get(SETTINGS_KEY, {})
+        before = _as_today(optuna.load_study(study_name=name, storage=storage).user_attrs.get(SETTINGS_KEY, {}))
         wanted = plan.study_settings()
         changed = [k for k in wanted if k in before and before[k] != wanted[k]]
         if changed:
@@ -79,6 +84,16 @@ def check_study(plan: SearchPlan, storage: optuna.storages.BaseStorage) -> bool:
                 "resume with the same options or start a new --study"
             )
     return exists
+
+
+def _as_today(settings: dict[str, Any]) -> dict[str, Any]:
+    """A study's settings as this version writes them: a recipe written before `precision` (with
+    `mixed_precision`) reads as the recipe it was."""
+    recipe = settings.get(RECIPE_KEY)
+    if isinstance(recipe, dict):
+        with contextlib.suppress(TypeError, InasError):  # a recipe that cannot be read differs
+            settings = {**settings, RECIPE_KEY: TrainRecipe(**recipe).to_dict()}
+    return settings
 
 
 def preflight(plan: SearchPlan) -> None:
@@ -183,7 +198,9 @@ def summarise(plan: SearchPlan, study: optuna.Study, start: float, remaining: in
                 f"no candidate met --constraint (the first proposal: {first.user_attrs[INFEASIBLE_KEY]}); relax it"
             )
     elapsed = time.time() - start
-    return SearchSummary(plan.study_name, plan.url, c, len(best_trials), best, elapsed, max(0, remaining), failure)
+    return SearchSummary(
+        plan.study_name, plan.url, c, len(best_trials), best, elapsed, max(0, remaining), failure, tally(study)
+    )
 
 
 def tune_study(

@@ -10,23 +10,14 @@ from typing import TYPE_CHECKING, Any
 from inas.errors import ConfigError
 from inas.registry import Registry
 from inas.study.keys import NASWOT
+from inas.study.objectives import OBJECTIVE_KEYS
 from inas.train.recipe import TrainRecipe
 
 if TYPE_CHECKING:
     import optuna
 
-# objective name -> key of the trial's reported metrics; every objective is minimised
-OBJECTIVES: Registry[str] = Registry(
-    "objective",
-    {
-        "top1_error": "val_top1",
-        "top5_error": "val_top5",
-        "params": "params",
-        "macs": "macs",
-        "train_time": "train_seconds",
-        "latency_ms": "latency_ms",
-    },
-)
+# objective name -> key of the trial's record it reads (the study's one mapping); every objective is minimised
+OBJECTIVES: Registry[str] = Registry("objective", OBJECTIVE_KEYS)
 DEFAULT_OBJECTIVES = ("top1_error", "params", "train_time")
 
 

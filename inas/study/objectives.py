@@ -1,7 +1,5 @@
-"""Which record key each objective of `inas search` reads, for readers that must not import the search.
-
-`inas.search.settings.OBJECTIVES` registers the same pairs (a test holds the two together).
-"""
+"""Which record key each objective of `inas search` reads: the one mapping, which the search registers
+(`inas.search.settings.OBJECTIVES`) and readers that must not import the search (the report) use."""
 
 from __future__ import annotations
 

@@ -36,9 +36,8 @@ class Tally:
         """What counts toward `--trials`: the search's `N/T trained`."""
         return self.complete + self.pruned + self.failed
 
-    def words(self, total: int | None = None) -> str:
-        """`12 trained (9 complete, 3 pruned, 0 failed); not trained: 2 copies of earlier trials, ...`;
-        with the `--trials` asked for, `12/12 trained (...)`, as a running search says it."""
+    def parts(self, total: int | None = None) -> list[str]:
+        """The sentence of `words`, clause by clause (a terminal table gives each a row)."""
         done = f"{self.trained}/{total}" if total is not None else str(self.trained)
         parts = [f"{done} trained ({self.complete} complete, {self.pruned} pruned, {self.failed} failed)"]
         untrained = [
@@ -56,7 +55,12 @@ class Tally:
             parts.append(f"{self.interrupted} cut short by a stopped search")
         if self.running or self.waiting:
             parts.append(f"{self.running} running" + (f", {self.waiting} waiting" if self.waiting else ""))
-        return "; ".join(parts)
+        return parts
+
+    def words(self, total: int | None = None) -> str:
+        """`12 trained (9 complete, 3 pruned, 0 failed); not trained: 2 copies of earlier trials, ...`;
+        with the `--trials` asked for, `12/12 trained (...)`, as a running search says it."""
+        return "; ".join(self.parts(total))
 
 
 def _kind(t: FrozenTrial) -> str:

@@ -52,10 +52,3 @@ def test_a_report_with_latency_but_no_method_raises_no_pandas_deprecation(study_
             warnings.simplefilter("error", kind)
         page, _ = study_report(open_study("old", None))
     assert "method not recorded" in page
-
-
-def test_the_study_knows_what_each_objective_reads():
-    from inas.search.settings import OBJECTIVES
-    from inas.study.objectives import OBJECTIVE_KEYS
-
-    assert dict(OBJECTIVES) == OBJECTIVE_KEYS  # inas.report reads the study's, inas search its own

@@ -370,3 +370,28 @@ def test_proxies_are_recorded_with_their_time(tmp_path, tiny_space, ray_cpu):
     assert t.state == TrialState.COMPLETE
     assert t.user_attrs["synflow"] > 0 and math.isfinite(t.user_attrs["naswot"])
     assert t.user_attrs["naswot_seconds"] >= 0 and t.user_attrs["synflow_seconds"] >= 0
+
+
+def test_a_study_searched_before_precision_resumes(tmp_path, tiny_space):
+    """A study whose settings hold a recipe with `mixed_precision` (before `precision`) is the same search."""
+    import dataclasses
+
+    from inas.search.plan import plan_search
+    from inas.search.runner import check_study
+    from inas.study.keys import RECIPE_KEY, SETTINGS_KEY
+    from inas.study.storage import open_storage
+
+    plan = plan_search(settings(tiny_space, tmp_path, resume=True))
+    old = plan.study_settings()
+    old[RECIPE_KEY] = {k: v for k, v in old[RECIPE_KEY].items() if k != "precision"} | {"mixed_precision": True}
+    storage = open_storage(plan.url, create=True)
+    study = optuna.create_study(study_name=plan.study_name, storage=storage)
+    study.set_user_attr(SETTINGS_KEY, old)
+    assert check_study(plan, storage)
+    old[RECIPE_KEY]["lr"] = 0.5
+    study.set_user_attr(SETTINGS_KEY, old)
+    with pytest.raises(InasError, match="was run with other recipe"):
+        check_study(plan, storage)
+    other = dataclasses.replace(plan.settings, resume=False)
+    with pytest.raises(InasError, match="already exists"):
+        check_study(dataclasses.replace(plan, settings=other), storage)
