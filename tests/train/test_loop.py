@@ -3,25 +3,12 @@ import dataclasses
 import pytest
 import torch
 
-from inas.data import synthetic
 from inas.errors import ConfigError
-from inas.model import ArchConfig, AuxHeadCfg, BlockOptions, InceptionCfg, StageCfg
+from inas.model import AuxHeadCfg
 from inas.train import TrainRecipe, topk_correct, train
+from tests.train.conftest import TINY
 
-M = InceptionCfg(8, 8, 8, 4, 8, 8)
-TINY = ArchConfig(
-    stem="cifar",
-    stages=(StageCfg((M,), downsample=False), StageCfg((M,))),
-    block=BlockOptions(),
-    num_classes=10,
-    input_size=12,
-)
 FAST = TrainRecipe(epochs=2, batch_size=32, lr=0.05, image_size=12)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return synthetic(n_train=320, n_test=60, size=12)
 
 
 def test_topk_correct():

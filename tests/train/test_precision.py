@@ -10,22 +10,13 @@ import torch
 from typer.testing import CliRunner
 
 from inas.cli import app
-from inas.data import synthetic
 from inas.errors import ConfigError
-from inas.model import ArchConfig, BlockOptions, InceptionCfg, StageCfg
 from inas.train import TrainRecipe, threads, train
 from inas.train import precision as policy
 from inas.train.loop import forcing_precision, numerics_for
+from tests.train.conftest import TINY
 
 CPU = torch.device("cpu")
-M = InceptionCfg(8, 8, 8, 4, 8, 8)
-TINY = ArchConfig(
-    stem="cifar",
-    stages=(StageCfg((M,), downsample=False), StageCfg((M,))),
-    block=BlockOptions(),
-    num_classes=10,
-    input_size=12,
-)
 FAST = TrainRecipe(epochs=3, batch_size=32, lr=0.05, image_size=12)
 
 
@@ -93,11 +84,6 @@ def test_forcing_overrides_the_recipe_and_is_undone(bf16_cpu):
     assert numerics_for(TrainRecipe(), CPU).precision == "bf16"
     with pytest.raises(ConfigError, match="--precision: unknown value 'half'"):
         forcing_precision("half")
-
-
-@pytest.fixture(scope="module")
-def data():
-    return synthetic(n_train=320, n_test=60, size=12)
 
 
 def test_bf16_trains_as_well_as_fp32(data, monkeypatch):
