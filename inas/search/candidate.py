@@ -68,6 +68,11 @@ class Screening:
     why: str | None  # None: every constraint checked holds
 
 
+def error_line(e: BaseException) -> str:
+    """An error in one line, as a trial's record keeps it: its type and its message's first line."""
+    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".strip()[:500]
+
+
 def resolve_candidate(
     space: SearchSpace, params: dict[str, Any], recipe: TrainRecipe, num_classes: int, channels: int, width: float
 ) -> Resolved:
@@ -76,5 +81,5 @@ def resolve_candidate(
     try:
         arch, trained_recipe = resolve(space, params, recipe, num_classes, channels)
     except Exception as e:  # ConfigError mostly; whatever it is, the trial fails with it, not the search
-        return InvalidCandidate(dict(params), f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        return InvalidCandidate(dict(params), error_line(e))
     return TrialCandidate(dict(params), arch, trained_recipe, width)

@@ -243,7 +243,6 @@ def tune_study(
     settings = TrialSettings(
         recipe=plan.recipe,
         cpus=s.cpus_per_trial,
-        metric_keys=s.metric_keys(),
         measure_latency=LATENCY_MS in s.metric_keys() or bool(trial_constraints),
         constraints=trial_constraints,
         proxies=s.proxies,

@@ -34,7 +34,7 @@ import optuna
 from optuna.trial import BaseTrial, FrozenTrial, Trial, TrialState
 from ray.tune.search import Searcher
 
-from inas.search.candidate import InvalidCandidate, Resolved, Screening, TrialCandidate
+from inas.search.candidate import InvalidCandidate, Resolved, Screening, TrialCandidate, error_line
 from inas.search.trial import CANDIDATE
 from inas.study.keys import CURVE_KEY, DUPLICATE_KEY, ENQUEUED_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY
 from inas.study.record import DONE_STATES, TrialRecord, TrialStatus
@@ -193,7 +193,7 @@ class StudySearcher(Searcher):
             for name, value in record.items():
                 trial.set_user_attr(name, value)
         except Exception as e:
-            return -math.inf, f"{type(e).__name__}: {e}"[:500]
+            return -math.inf, error_line(e)
         return (-math.inf if math.isnan(score) else score), None
 
     def _screened_out(self, trial: Trial, cand: TrialCandidate) -> bool:
@@ -267,7 +267,7 @@ class StudySearcher(Searcher):
         try:
             return self.candidates.resolve(params)
         except Exception as e:  # never the search's end: its trial fails with the reason
-            return InvalidCandidate(dict(params), f"{type(e).__name__}: {e}"[:500])
+            return InvalidCandidate(dict(params), error_line(e))
 
     def _done_twin(self, number: int, key: str) -> FrozenTrial | None:
         """An earlier trial of the same candidate that finished COMPLETE or PRUNED (not one that only

@@ -18,7 +18,7 @@ import torch
 from inas import __version__
 from inas.data.datasets import ImageData
 from inas.model.latency import latency_ms, method
-from inas.search.candidate import InvalidCandidate, Resolved
+from inas.search.candidate import InvalidCandidate, Resolved, error_line
 from inas.search.prescreen import score_proxies
 from inas.study.choose import check_constraints
 from inas.study.record import TrialRecord, TrialStatus
@@ -33,7 +33,6 @@ CANDIDATE = "candidate"  # the key of a trial's config that holds its resolved c
 class TrialSettings:
     recipe: TrainRecipe  # the budget's recipe (its epochs count an invalid candidate's trial)
     cpus: float
-    metric_keys: tuple[str, ...] = ()  # Ray insists that every report carries the searched metrics
     measure_latency: bool = False
     constraints: tuple[tuple[str, str, float], ...] = ()  # --constraint: the trial checks those it measures
     proxies: bool = False  # score the untrained network with the zero-cost proxies first
@@ -59,11 +58,9 @@ def measure_latency(record: TrialRecord, arch, batch_size: int, size: int, devic
 
 
 def failure_reason(e: BaseException) -> str:
-    """One line for a trial's failure: the exception's type and its message's first line."""
-    reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".strip()
-    if isinstance(e, torch.cuda.OutOfMemoryError):
-        reason = "CUDA out of memory: " + reason
-    return reason[:500]
+    """One line for a trial's failure (`error_line`), saying so when it is CUDA's memory."""
+    oom = "CUDA out of memory: " if isinstance(e, torch.cuda.OutOfMemoryError) else ""
+    return (oom + error_line(e))[:500]
 
 
 def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, report=None) -> None:
@@ -75,10 +72,7 @@ def run_trial(config: dict[str, Any], settings: TrialSettings, data: ImageData, 
         report = tune.report
 
     def send(rec: TrialRecord) -> None:
-        metrics = rec.to_report()
-        for key in settings.metric_keys:
-            metrics.setdefault(key, None)
-        report(metrics)
+        report(rec.to_report())  # every key, None where unmeasured: Ray wants the searched metrics in each report
 
     torch.set_num_threads(max(1, int(settings.cpus)))
     record = TrialRecord(

@@ -27,7 +27,7 @@ def make(tiny_space, tmp_path, **kw):
     plan = plan_search(s)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     searcher = StudySearcher(study, plan, s.metric_keys())
-    settings = TrialSettings(recipe=plan.recipe, cpus=1, metric_keys=s.metric_keys())
+    settings = TrialSettings(recipe=plan.recipe, cpus=1)
     return plan, searcher, settings
 
 
