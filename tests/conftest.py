@@ -1,5 +1,6 @@
 """Fixtures shared across test packages."""
 
+import json
 import os
 
 import pytest
@@ -21,3 +22,18 @@ def ray_cpu():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
+
+
+# A network small enough to train in seconds, as a config file for `inas train --config`.
+TINY_ARCH = {
+    "stem": "cifar",
+    "stages": [{"modules": [[8, 8, 8, 4, 8, 8]], "downsample": False}, {"modules": [[8, 8, 8, 4, 8, 8]]}],
+    "input_size": 12,
+}
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(TINY_ARCH))
+    return path

@@ -126,20 +126,6 @@ def test_subprocess_exit_codes(tmp_path):
         assert proc.stderr.count("\n") == 1, proc.stderr
 
 
-TINY_ARCH = {
-    "stem": "cifar",
-    "stages": [{"modules": [[8, 8, 8, 4, 8, 8]], "downsample": False}, {"modules": [[8, 8, 8, 4, 8, 8]]}],
-    "input_size": 12,
-}
-
-
-@pytest.fixture
-def tiny_config(tmp_path):
-    path = tmp_path / "tiny.json"
-    path.write_text(json.dumps(TINY_ARCH))
-    return path
-
-
 def test_train_json_and_checkpoint(tmp_path, tiny_config):
     ckpt = tmp_path / "ckpt"
     args = ["train", "--config", str(tiny_config), "--dataset", "synthetic:100", "--epochs", "2", "--batch-size", "16"]

@@ -106,18 +106,6 @@ def test_bf16_trains_as_well_as_fp32(data, monkeypatch):
 
 
 runner = CliRunner()
-TINY_ARCH = {
-    "stem": "cifar",
-    "stages": [{"modules": [[8, 8, 8, 4, 8, 8]], "downsample": False}, {"modules": [[8, 8, 8, 4, 8, 8]]}],
-    "input_size": 12,
-}
-
-
-@pytest.fixture
-def tiny_config(tmp_path):
-    path = tmp_path / "tiny.json"
-    path.write_text(json.dumps(TINY_ARCH))
-    return path
 
 
 def train_json(config, *args: str) -> dict:
