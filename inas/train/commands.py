@@ -80,16 +80,12 @@ def _train(
     as_json: bool,
     explicit_batch: bool = False,
 ) -> None:
-    import time
-
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from inas.data.datasets import load_dataset
     from inas.model.network import check_size
     from inas.train.loop import pick_device, train
     from inas.train.memory import fit_batch
     from inas.train.precision import resolve
+    from inas.train.progress import PassProgress
     from inas.train.threads import set_threads
 
     torch_device = pick_device(device)
@@ -103,39 +99,10 @@ def _train(
     recipe, note = fit_batch(arch, recipe, torch_device, explicit_batch, images=len(data.train_x))
     if note:
         typer.echo(f"note: {note}", err=True)
-    progress = Progress(
-        TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[speed]}"),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-        # On stderr in every mode (stdout keeps --json's JSON alone); where stderr is not a terminal,
-        # the bar draws nothing and the epoch lines below are the progress.
-        console=Console(stderr=True, soft_wrap=True),
-        transient=False,
-    )
-    start = epoch_start = time.perf_counter()
-    with progress:
-        task = progress.add_task("train", total=None, epoch=1, epochs=recipe.epochs, status="", speed="")
-
-        def on_batch(done: int, total: int) -> None:
-            seconds = time.perf_counter() - epoch_start
-            speed = f"{done * recipe.batch_size / seconds:,.0f} img/s" if seconds > 0 else ""
-            progress.update(task, completed=done, total=total, speed=speed)
-
-        def on_epoch(m, _result) -> bool:
-            nonlocal epoch_start
-            now = time.perf_counter()
-            left = (now - start) / m.epoch * (recipe.epochs - m.epoch)
-            status = f"loss {m.train_loss:.3f}  val top-1 err {_err(m.val_top1)}  {m.images_per_second:,.0f} img/s"
-            when = f"{now - start:,.0f} s" + (f", about {left:,.0f} s left" if left > 0 else "")
-            progress.update(task, epoch=min(m.epoch + 1, recipe.epochs), status=status)
-            progress.console.print(f"epoch {m.epoch}/{recipe.epochs}: {status}  ({when})", highlight=False)
-            epoch_start = time.perf_counter()
-            return True
-
-        model, result = train(arch, recipe, data, device=torch_device, on_epoch=on_epoch, on_batch=on_batch)
+    with PassProgress(recipe.epochs, recipe.batch_size) as progress:
+        model, result = train(
+            arch, recipe, data, device=torch_device, on_epoch=progress.on_epoch, on_batch=progress.on_batch
+        )
     if save is not None and result.status == "nan":
         save = None  # a diverged network is not worth keeping; the summary says why
         result.message = (result.message + "; " if result.message else "") + "no model written"

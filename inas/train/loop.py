@@ -158,16 +158,20 @@ def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torc
     return train, val, test
 
 
-def evaluate(model: torch.nn.Module, loader: DeviceLoader, autocast) -> tuple[float, float]:
+def evaluate(
+    model: torch.nn.Module, loader: DeviceLoader, autocast, on_batch: BatchCallback | None = None
+) -> tuple[float, float]:
     """(top-1 error, top-5 error) over a loader; the forward pass runs in `autocast()`."""
     if len(loader.labels) == 0:
         raise ConfigError("the evaluation set is empty; use more data or a larger --val-fraction")
     model.eval()
     correct1 = correct5 = 0
     with torch.no_grad(), autocast():
-        for x, y in loader:
+        for step, (x, y) in enumerate(loader):
             c1, c5 = topk_correct(model(x).float(), y)
             correct1, correct5 = correct1 + c1, correct5 + c5
+            if on_batch is not None:
+                on_batch(step + 1, len(loader))
     n = len(loader.labels)
     return 1 - correct1 / n, 1 - correct5 / n
 
