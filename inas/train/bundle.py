@@ -133,6 +133,79 @@ class BundleConfig:
             raise BundleError(f"config.json: normalisation std {shown(list(self.std))} must be >= {MIN_STD}; {fix}")
 
 
+@dataclass(frozen=True)
+class Preprocess:
+    """What the network expects of an image, carried with it as torchvision's weights carry their
+    `transforms()`: `model.preprocess(images)` is the batch the network takes, resized to `size` x
+    `size` (bilinear, antialiased, as training resized) and normalised as in training."""
+
+    size: int
+    mean: tuple[float, ...]  # per channel, in [0, 1] units
+    std: tuple[float, ...]
+    channels: int  # 3: RGB, 1: greyscale
+
+    @classmethod
+    def of(cls, config: BundleConfig) -> Preprocess:
+        return cls(config.input_size, config.mean, config.std, config.arch.in_channels)
+
+    def __call__(self, images: Any) -> torch.Tensor:
+        """`images`: an image file's path, a PIL image, a uint8 tensor of 0-255 pixels or a float one
+        in [0, 1] (C x H x W, or N x C x H x W), or a list of these. Returns N x C x size x size float,
+        on the device of the tensors given (the CPU for files and PIL images)."""
+        items = list(images) if isinstance(images, (list, tuple)) else [images]
+        if not items:
+            raise InasError("images: none given; pass image files, PIL images or tensors")
+        return torch.cat([self._one(pixels(x, self.channels)) for x in items])
+
+    def _one(self, x: torch.Tensor) -> torch.Tensor:
+        from inas.data.loader import to_input
+
+        x = x[None] if x.ndim == 3 else x
+        if x.ndim != 4 or x.shape[1] != self.channels:
+            raise InasError(
+                f"images: a tensor of shape {tuple(x.shape)}, where the model takes {self.channels}-channel "
+                f"images (C x H x W or N x C x H x W); convert them ({'RGB' if self.channels == 3 else 'greyscale'})"
+            )
+        if x.numel() == 0:
+            raise InasError(f"images: an empty tensor of shape {tuple(x.shape)}; pass at least one image")
+        if x.dtype == torch.uint8:
+            x = x.float()
+        elif x.is_floating_point():
+            low, high = float(x.min()), float(x.max())
+            if low < 0 or high > 1:  # 0-255 pixels, or an already normalised batch: either would mislead
+                raise InasError(
+                    f"images: float pixels from {low:.3g} to {high:.3g}, where they must lie in [0, 1]; pass "
+                    "unnormalised pixels (uint8 0-255, or float divided by 255)"
+                )
+            x = x.float() * 255
+        else:
+            raise InasError(f"images: a {x.dtype} tensor; pass uint8 (0-255) or float ([0, 1]) pixels")
+        mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1) * 255
+        std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1) * 255
+        return to_input(x, self.size, mean, std)
+
+
+def pixels(image: Any, channels: int) -> torch.Tensor:
+    """A tensor as it is; an image file or a PIL image as uint8 C x H x W (RGB or greyscale, as the
+    model takes). A file is read within the bounds of `inas.data.images.read_pixels` (a regular file,
+    its pixels counted before they are decoded)."""
+    import numpy as np
+
+    if isinstance(image, torch.Tensor):
+        return image
+    mode = "RGB" if channels == 3 else "L"
+    if isinstance(image, (str, Path)):
+        from inas.data.images import read_pixels
+
+        array = read_pixels(Path(image), mode)
+    elif hasattr(image, "convert") and hasattr(image, "size"):  # a PIL image (PIL is imported only for files)
+        array = np.asarray(image.convert(mode))
+    else:
+        raise InasError(f"images: a {type(image).__name__}; pass image files, PIL images or tensors")
+    t = torch.from_numpy(array.copy())
+    return t[None] if t.ndim == 2 else t.permute(2, 0, 1)
+
+
 def whole(value: Any) -> int:
     """A JSON integer, as it is (int() would take 3.7 or "32")."""
     if not isinstance(value, int) or isinstance(value, bool):
@@ -223,8 +296,9 @@ def read_metrics(folder: Path) -> dict[str, Any]:
 
 
 def load_model(folder: str | Path, device: str | torch.device = "cpu") -> GoogLeNet:
-    """The network of an exported model, in eval mode, with `model.config` (its ArchConfig) and
-    `model.bundle` (its BundleConfig: classes, normalisation, input size, recipe, source)."""
+    """The network of an exported model, in eval mode, with `model.config` (its ArchConfig),
+    `model.bundle` (its BundleConfig: classes, normalisation, input size, recipe, source) and
+    `model.preprocess` (images -> the batch it takes: `model(model.preprocess(images).to(device))`)."""
     folder = Path(folder)
     config = read_config(folder)
     size = (folder / WEIGHTS).stat().st_size
@@ -249,6 +323,7 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> GoogLe
         first = str(e).splitlines()[1].strip() if "\n" in str(e) else str(e)
         raise BundleError(f"{folder / WEIGHTS}: does not fit the architecture ({first}); export again") from None
     model.bundle = config
+    model.preprocess = Preprocess.of(config)
     return model.to(device).eval()
 
 

@@ -1,14 +1,18 @@
 """Writing a model folder and loading it back: exact logits, and clear errors for broken folders."""
 
 import json
+import pickle
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import inas
 from inas.data.datasets import load_dataset
+from inas.data.loader import DeviceLoader
 from inas.errors import InasError
 from inas.model.presets import get_preset
 from inas.train.bundle import (
@@ -112,3 +116,53 @@ def test_weights_of_another_architecture(tmp_path, trained):
 def test_figures_people_read_are_rounded():
     raw = {"test_top1": 1 - 0.9000000000000000222, "curve": [[1, 0.30000000000000004]], "epochs": 3, "name": "x"}
     assert shown_figures(raw) == {"test_top1": 0.1, "curve": [[1, 0.3]], "epochs": 3, "name": "x"}
+
+
+def test_preprocess_feeds_the_network_what_evaluation_fed_it(tmp_path, trained):
+    """`model.preprocess` on a dataset's uint8 images gives exactly the batch evaluation gave the
+    network (same resize, same normalisation); float pixels in [0, 1] give the same."""
+    loaded = inas.load_model(write(tmp_path, trained))
+    b = loaded.bundle
+    data = load_dataset("synthetic:60")
+    loader = DeviceLoader(data.test_x[:5], data.test_y[:5], batch_size=5, mean=b.mean, std=b.std, size=b.input_size)
+    expected, _ = next(iter(loader))
+    assert torch.equal(loaded.preprocess(data.test_x[:5]), expected)
+    assert torch.equal(loaded.preprocess(list(data.test_x[:5])), expected)  # a list of C x H x W
+    assert torch.allclose(loaded.preprocess(data.test_x[:5].float() / 255), expected, atol=1e-4)
+    assert loaded.preprocess(data.test_x[0]).shape == (1, 3, 16, 16)
+    assert pickle.loads(pickle.dumps(loaded.preprocess)) == loaded.preprocess  # plain data, as the model is
+
+
+def test_preprocess_reads_files_and_pil_images(tmp_path, trained):
+    loaded = inas.load_model(write(tmp_path, trained))
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(tmp_path / "a.png")
+    as_tensor = torch.from_numpy(np.array(Image.open(tmp_path / "a.png"))).permute(2, 0, 1)
+    expected = loaded.preprocess(as_tensor)
+    assert expected.shape == (1, 3, 16, 16)
+    assert torch.equal(loaded.preprocess(tmp_path / "a.png"), expected)
+    assert torch.equal(loaded.preprocess(str(tmp_path / "a.png")), expected)
+    assert torch.equal(
+        loaded.preprocess(Image.open(tmp_path / "a.png").convert("L")),
+        loaded.preprocess(Image.open(tmp_path / "a.png").convert("L").convert("RGB")),
+    )  # greyscale is given the model's three channels
+    assert loaded.preprocess([tmp_path / "a.png", as_tensor]).shape == (2, 3, 16, 16)
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        (torch.rand(2, 3, 32, 32) * 255, r"float pixels from .* must lie in \[0, 1\]"),  # 0-255 as floats
+        (torch.randn(2, 3, 32, 32), r"must lie in \[0, 1\]"),  # already normalised
+        (torch.zeros(2, 1, 32, 32, dtype=torch.uint8), "the model takes 3-channel images"),
+        (torch.zeros(32, 32, dtype=torch.uint8), r"a tensor of shape \(32, 32\)"),
+        (torch.zeros(0, 3, 32, 32, dtype=torch.uint8), "an empty tensor"),
+        (torch.zeros(1, 3, 8, 8, dtype=torch.int64), "pass uint8"),
+        ([], "none given"),
+        (3.5, "a float; pass image files"),
+    ],
+)
+def test_preprocess_refuses_what_would_mislead(tmp_path, trained, images, message):
+    loaded = inas.load_model(write(tmp_path, trained))
+    with pytest.raises(InasError, match=message):
+        loaded.preprocess(images)
