@@ -17,7 +17,7 @@ ALLOWED = {
     "study": set(),
     "search": {"model", "data", "train", "space", "study"},
     "report": {"study"},
-    "export": {"model", "data", "train", "study"},
+    "export": {"model", "data", "train", "study", "search"},  # search: its budgets, the recipes export retrains at
     "reproduce": {"search", "study", "train"},
 }
 TOP_LEVEL = {"errors", "files", "checks", "limits", "registry", "lazy", "cli_common"}
