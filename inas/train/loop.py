@@ -21,7 +21,7 @@ from inas.data.loader import DeviceLoader
 from inas.errors import ConfigError, DataError, shown
 from inas.model.config import ArchConfig
 from inas.model.network import GoogLeNet, build, count_params
-from inas.train.metrics import EpochMetrics, TrainResult, topk_correct
+from inas.train.metrics import EpochMetrics, StepTimer, TrainResult, topk_correct
 from inas.train.normalise import normalisation
 from inas.train.precision import Numerics, resolve
 from inas.train.recipe import PRECISIONS, TrainRecipe, validate_recipe
@@ -244,6 +244,7 @@ def train(
         threads=torch.get_num_threads(),
     )
     images = 0
+    steps = StepTimer(device)  # the robust training time: median step x steps
     for epoch in range(1, recipe.epochs + 1):
         model.train()
         train_loader.set_epoch(epoch)
@@ -251,19 +252,23 @@ def train(
         loss_sum = torch.zeros((), device=device)
         _sync(device)
         start = time.perf_counter()
+        steps.start()
         for step, (x, y) in enumerate(train_loader):
             loss_sum += train_step(model, forward_train, opt, x, y, numerics, recipe.label_smoothing)
             if per_batch:
                 sched.step()
             if on_batch is not None:
                 on_batch(step + 1, len(train_loader))
+            steps.mark()
         if not per_batch:
             sched.step()
         train_loss = float(loss_sum) / max(1, len(train_loader))  # one host sync an epoch
         _sync(device)
         train_s = time.perf_counter() - start
+        steps.stop()
         images += train_loader.num_images
         result.train_seconds += train_s
+        result.step_seconds, result.train_steps = steps.median(), len(steps.seconds)
         if not math.isfinite(train_loss):
             result.status, result.message = "nan", f"training loss became {train_loss} in epoch {epoch}"
             break

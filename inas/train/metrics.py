@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import statistics
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
+
+WARMUP_STEPS = 1  # a run's first steps (allocation, kernel choice, compilation): counted, not timed
 
 
 def topk_correct(logits: torch.Tensor, targets: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -> list[int]:
@@ -36,8 +40,10 @@ class TrainResult:
     epochs: list[EpochMetrics] = field(default_factory=list)
     test_top1: float | None = None
     test_top5: float | None = None
-    train_seconds: float = 0.0
+    train_seconds: float = 0.0  # the training epochs' wall clock (evaluation apart)
     eval_seconds: float = 0.0
+    step_seconds: float | None = None  # the median training step after the warm-up (`StepTimer`)
+    train_steps: int = 0  # optimizer steps taken
     images_per_second: float = 0.0
     peak_memory_bytes: int | None = None
     device: str = ""
@@ -56,7 +62,54 @@ class TrainResult:
     def val_top5(self) -> float | None:
         return self.epochs[-1].val_top5 if self.epochs else None
 
+    @property
+    def robust_train_seconds(self) -> float | None:
+        """The training time at the median step's pace (`median step x steps`): the wall clock without
+        the stalls a busy machine adds to some steps, and without evaluation and warm-up."""
+        return None if self.step_seconds is None else self.step_seconds * self.train_steps
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["val_top1"], d["val_top5"] = self.val_top1, self.val_top5
+        d["robust_train_seconds"] = self.robust_train_seconds
         return d
+
+
+class StepTimer:
+    """Each training step's seconds, between marks set at step boundaries: the host's clock on a CPU
+    (its work is done when the call returns), CUDA events on a GPU (no host sync per step; read after
+    the epoch's sync). `median()` leaves the run's first `WARMUP_STEPS` out."""
+
+    def __init__(self, device: torch.device):
+        self.cuda = device.type == "cuda"
+        self.seconds: list[float] = []  # every step timed so far, in order
+        self._marks: list[Any] = []
+
+    def _now(self) -> Any:
+        if self.cuda:
+            event = torch.cuda.Event(enable_timing=True)
+            event.record()
+            return event
+        return time.perf_counter()
+
+    def start(self) -> None:
+        """At an epoch's start, before its first batch is fetched."""
+        self._marks = [self._now()]
+
+    def mark(self) -> None:
+        """After each step (fetching its batch included)."""
+        self._marks.append(self._now())
+
+    def stop(self) -> None:
+        """At the epoch's end, after the device is synchronised: the epoch's steps join `seconds`."""
+        pairs = zip(self._marks, self._marks[1:], strict=False)
+        if self.cuda:
+            self.seconds += [a.elapsed_time(b) / 1000 for a, b in pairs]
+        else:
+            self.seconds += [b - a for a, b in pairs]
+        self._marks = []
+
+    def median(self) -> float | None:
+        """The median step after the warm-up (the only steps when there are no others); None before any."""
+        timed = self.seconds[WARMUP_STEPS:] or self.seconds
+        return statistics.median(timed) if timed else None

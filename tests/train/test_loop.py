@@ -25,6 +25,10 @@ def test_learns_and_reports(data):
     assert r.val_top1 < 0.5  # chance is 0.9
     assert 0 <= r.test_top5 <= r.test_top1 <= 1
     assert r.images_per_second > 0 and r.train_seconds > 0 and r.device == "cpu"
+    # The robust time: every optimizer step counted, at the median step's pace (evaluation apart).
+    steps = 4 * (len(data.train_y) - round(0.1 * len(data.train_y))) // 32
+    assert r.train_steps == steps and 0 < r.step_seconds <= r.train_seconds
+    assert r.robust_train_seconds == r.step_seconds * steps
     assert r.params == sum(p.numel() for p in model.parameters())
 
 
