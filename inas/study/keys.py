@@ -8,6 +8,9 @@ keys are the field names of `inas.study.record.TrialRecord` (a test holds them t
 SETTINGS_KEY = "settings"  # what a resumed search must share with the one it continues
 VERSION_KEY = "inas_version"
 DATASET_KEY = "dataset"  # in the settings: the dataset the study searched on
+# The record key the objective `train_time` reads; absent from a study searched before inas recorded
+# `robust_train_seconds`, whose `train_time` is the wall clock (`train_seconds`), and stays so on --resume.
+TIME_OBJECTIVE_KEY = "train_time_reads"
 
 # User attributes the searcher adds to a trial, beside its record.
 CURVE_KEY = "val_top1_curve"  # [[epoch, validation top-1 error], ...]
@@ -25,7 +28,10 @@ RECIPE_KEY = "recipe"
 ARCH_HASH = "arch_hash"
 PARAMS = "params"
 MACS = "macs"
-TRAIN_SECONDS = "train_seconds"
+TRAIN_SECONDS = "train_seconds"  # the training epochs' wall clock: what a busy machine lengthens
+STEP_SECONDS = "step_seconds"  # the median training step, after the warm-up
+TRAIN_STEPS = "train_steps"
+ROBUST_TRAIN_SECONDS = "robust_train_seconds"  # step_seconds x train_steps: the `train_time` objective
 VAL_TOP1 = "val_top1"
 VAL_TOP5 = "val_top5"
 TEST_TOP1 = "test_top1"

@@ -35,7 +35,9 @@ from inas.study.keys import (
     PARAMS,
     PRESCREENED_KEY,
     RECIPE_KEY,
+    ROBUST_TRAIN_SECONDS,
     STATUS,
+    STEP_SECONDS,
     TEST_TOP1,
     TEST_TOP5,
     TRAIN_SECONDS,
@@ -66,7 +68,10 @@ class TrialRecord:
     params: int | None = None
     macs: int | None = None
     train_width: float | None = None  # below 1: the errors come from a reduced-width copy of the network
-    train_seconds: float | None = None
+    train_seconds: float | None = None  # the training epochs' wall clock (evaluation apart)
+    step_seconds: float | None = None  # the median training step after the warm-up
+    train_steps: int | None = None
+    robust_train_seconds: float | None = None  # step_seconds x train_steps: the objective `train_time`
     eval_seconds: float | None = None
     images_per_second: float | None = None
     val_top1: float | None = None
@@ -157,6 +162,8 @@ UNTRAINED = {INFEASIBLE_KEY: "broke --constraint", PRESCREENED_KEY: "lost --pres
 # trial has them (--objectives latency_ms, --constraint, --proxies, --prescreen).
 FRAME_COLUMNS = (VAL_TOP1, VAL_TOP5, TEST_TOP1, TEST_TOP5, PARAMS, MACS, TRAIN_SECONDS, EPOCHS_DONE, ARCH_HASH, DEVICE)
 OPTIONAL_FRAME_COLUMNS = (
+    ROBUST_TRAIN_SECONDS,  # not in a study written before it (its `train_time` is the wall clock)
+    STEP_SECONDS,
     LATENCY_MS,
     "latency_batch_ms",
     LATENCY_METHOD,

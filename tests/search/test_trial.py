@@ -90,3 +90,26 @@ def test_a_constraint_the_trial_measures(tiny_space, tmp_path, limit, trained):
     if not trained:
         (t,) = searcher.study.trials
         assert t.state == TrialState.PRUNED and "latency_ms" in t.user_attrs["infeasible"]
+
+
+def test_train_time_is_the_median_step_times_the_steps_with_the_wall_clock_beside_it(tiny_space, tmp_path):
+    from inas.study.objectives import OBJECTIVE_KEYS
+
+    s = SearchSettings(
+        space=tiny_space,
+        trials=1,
+        storage=f"sqlite:///{tmp_path}/s.db",
+        dataset="synthetic:40",
+        budget=TINY_BUDGET,
+        objectives=("top1_error", "train_time"),
+    )
+    plan = plan_search(s)
+    study = optuna.create_study(directions=["minimize"] * 2)
+    searcher = StudySearcher(study, plan, s.metric_keys(), [{"channels.multiplier": 0.0625, "recipe.lr": 0.05}])
+    run(searcher, TrialSettings(recipe=plan.recipe, cpus=1), plan.data, "t0")
+    (t,) = study.trials
+    kept = TrialRecord.from_attrs(t.user_attrs)
+    assert t.state == TrialState.COMPLETE and s.metric_keys()[1] == OBJECTIVE_KEYS["train_time"]
+    assert kept.train_steps >= 1 and kept.step_seconds > 0
+    assert t.values[1] == kept.robust_train_seconds == kept.step_seconds * kept.train_steps
+    assert kept.train_seconds > 0  # the wall clock, kept beside it

@@ -146,7 +146,7 @@ def test_the_key_constants_name_record_fields():
     from inas.study.record import RECORD_KEYS
 
     study_and_marks = {"SETTINGS_KEY", "VERSION_KEY", "DATASET_KEY", "CURVE_KEY", "DUPLICATE_KEY", "INTERRUPTED_KEY"}
-    study_and_marks |= {"ENQUEUED_KEY", "PRESCREENED_KEY"}
+    study_and_marks |= {"ENQUEUED_KEY", "PRESCREENED_KEY", "TIME_OBJECTIVE_KEY"}
     named = {v for k, v in vars(keys).items() if k.isupper() and k not in study_and_marks}
     assert named <= set(RECORD_KEYS), named - set(RECORD_KEYS)
 
@@ -155,3 +155,26 @@ def test_frame_columns_are_record_keys():
     from inas.study.record import FRAME_COLUMNS, OPTIONAL_FRAME_COLUMNS, RECORD_KEYS
 
     assert set(FRAME_COLUMNS) | set(OPTIONAL_FRAME_COLUMNS) <= set(RECORD_KEYS)
+
+
+def test_train_time_reads_the_robust_time_except_in_an_older_study():
+    """A study inas creates says which key `train_time` reads; one searched before robust_train_seconds
+    was recorded says nothing, and its train_time (resumed too) stays the wall clock it compared."""
+    from inas.study.keys import ROBUST_TRAIN_SECONDS, TIME_OBJECTIVE_KEY, TRAIN_SECONDS, VAL_TOP1
+    from inas.study.objectives import OBJECTIVE_KEYS, objective_keys, time_key
+
+    objectives = ("top1_error", "train_time")
+    assert OBJECTIVE_KEYS["train_time"] == ROBUST_TRAIN_SECONDS
+    assert objective_keys(objectives, {TIME_OBJECTIVE_KEY: ROBUST_TRAIN_SECONDS}) == (VAL_TOP1, ROBUST_TRAIN_SECONDS)
+    assert objective_keys(objectives, {}) == (VAL_TOP1, TRAIN_SECONDS) and time_key({}) == TRAIN_SECONDS
+
+
+def test_a_record_from_before_the_robust_time_loads():
+    from inas.study.record import TrialRecord
+
+    old = {"epochs_done": 2, "epochs_total": 2, "train_seconds": 3.5, "val_top1": 0.4, "other": 1}
+    record = TrialRecord.from_attrs(old)
+    assert record.train_seconds == 3.5 and record.robust_train_seconds is None and record.step_seconds is None
+    new = record.replace(step_seconds=0.01, train_steps=300, robust_train_seconds=3.0)
+    assert TrialRecord.from_report(new.to_report()) == new
+    assert new.user_attrs()["robust_train_seconds"] == 3.0 and "robust_train_seconds" not in record.user_attrs()
