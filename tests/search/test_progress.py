@@ -1,16 +1,17 @@
-"""The terminal view of a search: its table's counts and its one line per finished trial, on a study
-built by Optuna directly (no Ray run)."""
+"""The terminal view of a search: its table's counts, its one line per finished trial and its lines
+before the first, and the time left, on a study built by Optuna directly (no Ray run)."""
 
 import io
 import pickle
 import time
+from types import SimpleNamespace
 
 import optuna
 import pytest
 from optuna.trial import TrialState
 from rich.console import Console
 
-from inas.search.progress import SearchView
+from inas.search.progress import SearchView, time_left
 from inas.study.record import DUPLICATE_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY
 
 OBJECTIVES = ("top1_error", "params")
@@ -91,9 +92,8 @@ def test_one_line_per_trial_finished_in_this_run(study, storage):
         "trial 6 broke --constraint (params 9e+06 > 5e+06; not trained)",
         "trial 7 lost --prescreen (naswot 1 < 3; not trained)",
     ]
-    # Progress: trained ones of the whole study; time left from this run's pace (4 trained in 100 s).
-    assert lines[-1].endswith("[5/10 trained, 100 s, 125 s left]")
-    assert v.trained_here == 4
+    # Progress: trained ones of the whole study; no Ray trial was timed, so no time left yet.
+    assert lines[-1].endswith("[5/10 trained, 100 s, - left]")
     v.on_trial_complete(0, [], None)
     assert len(out.getvalue().splitlines()) == len(lines)  # each trial once
 
@@ -102,3 +102,59 @@ def test_the_view_pickles_without_its_terminal(study, storage):
     v, _ = view(storage)
     copy = pickle.loads(pickle.dumps(v))
     assert copy.console is None and copy.live is None and copy.total == 10
+
+
+def test_time_left_is_nothing_until_something_was_measured():
+    assert time_left([], [], 5, 2) is None
+    assert time_left([], [(30.0, 0.0)], 5, 2) is None  # running, no epoch trained yet
+    assert time_left([10.0], [], 0, 2) == 0.0
+
+
+def test_time_left_shares_the_work_among_the_slots():
+    """The issue's case: two trials at a time; one finished in 100 s, the other is 2/3 done. The pace of
+    trials finished alone (100 s a trial, 3 left: 300 s) said twice what remains."""
+    assert time_left([100.0], [(100.0, 2 / 3)], 3, 2) == 125.0  # (50 + 2 x 100) / 2
+    assert time_left([100.0], [(100.0, 2 / 3)], 3, 1) == 250.0
+
+
+def test_time_left_before_any_trial_finished_reads_the_running_ones():
+    # Each a quarter done after 30 s: 120 s a trial, 90 s left each, two more to start; two slots.
+    assert time_left([], [(30.0, 0.25), (30.0, 0.25)], 4, 2) == 210.0
+
+
+def test_a_running_trial_lasts_at_least_what_its_progress_says():
+    assert time_left([10.0], [(10.0, 0.1)], 1, 2) == 90.0  # alone and slow: its own 90 s, not the mean's
+    assert time_left([10.0], [(40.0, 0.0)], 1, 1) == 0.0  # past the mean before its first epoch: soon
+
+
+def fake(trial_id, **last):
+    return SimpleNamespace(trial_id=trial_id, last_result=last)
+
+
+def test_the_view_says_each_trial_start_and_epoch_until_the_first_is_trained(study, storage):
+    numbers = {"a": 0, "b": 1}
+    v, out = view(storage, total=4)
+    v.number_of, v.slots = numbers.get, 2
+    v.start = time.time() - 5
+    v.on_trial_start(0, [], fake("a"))
+    v.on_trial_start(0, [], fake("b"))
+    v.on_trial_result(0, [], fake("b"), {"epochs_done": 0, "epochs_total": 3})  # no epoch: nothing said
+    v.started = {"a": time.time() - 100, "b": time.time() - 100}
+    v.on_trial_result(0, [], fake("b"), {"epochs_done": 2, "epochs_total": 3})
+    v.on_trial_result(0, [], fake("b"), {"epochs_done": 2, "epochs_total": 3})  # the same epoch again
+    add(study, values=[0.3, 2e6])  # trial 0 ("a") finishes after 100 s
+    v.on_trial_complete(0, [], fake("a", status="ok"))
+    v.on_trial_start(0, [], fake("c"))  # after the first trained trial: the finish lines say enough
+    lines = [line.split("] ", 1)[1] if line.startswith("[") else line for line in out.getvalue().splitlines()]
+    # b's pace: 150 s a trial; a (no epoch yet) needs 50 s more, b 50 s, two to start: (100 + 300) / 2.
+    assert lines[:3] == ["trial 0 running ...", "trial 1 running ...", "trial 1: epoch 2/3 trained; 200 s left"]
+    # a took 100 s; b needs 50 s more; two to start at 100 s each: (50 + 200) / 2 slots.
+    assert lines[3:] == ["trial 0 complete top1_error=0.3, params=2e+06 [1/4 trained, 5 s, 125 s left]"]
+    assert v.durations and abs(v.durations[0] - 100) < 1
+
+
+def test_a_trial_that_broke_the_constraint_is_no_trials_cost(study, storage):
+    v, _ = view(storage)
+    v.on_trial_start(0, [], fake("a"))
+    v.on_trial_complete(0, [], fake("a", status="infeasible"))
+    assert v.durations == [] and v.started == {}
