@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
+import threading
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +33,11 @@ from inas.study.keys import (
     PRESCREENED_KEY,
     RECIPE_KEY,
     SETTINGS_KEY,
+    TIME_OBJECTIVE_KEY,
     VAL_TOP1,
     VERSION_KEY,
 )
+from inas.study.objectives import OBJECTIVE_KEYS, TIME_OBJECTIVE, objective_keys
 from inas.study.record import (
     counts,
     fail_reason,
@@ -127,31 +132,104 @@ def open_search_study(plan: SearchPlan, storage: optuna.storages.BaseStorage) ->
         study.set_metric_names(list(s.objectives))  # optuna-dashboard labels its axes with these
         study.set_user_attr(SETTINGS_KEY, plan.study_settings())
         study.set_user_attr(VERSION_KEY, __version__)
+        study.set_user_attr(TIME_OBJECTIVE_KEY, OBJECTIVE_KEYS[TIME_OBJECTIVE])  # older studies: the wall clock
         return study
     study = optuna.load_study(study_name=name, storage=storage)
     fail_stale_trials(storage, study)
     return study
 
 
+PHASE_DELAY_S = 1.0  # a phase done sooner goes unsaid: bad input, found at once, gets its one line alone
+
+
+@dataclass(frozen=True)
+class Phases:
+    """The lines a search says on stderr as each phase starts (loading the data, starting Ray, starting
+    the trials), each with the seconds since the search started; silent without a view."""
+
+    view: str | None
+    start: float
+    delay: float = PHASE_DELAY_S
+
+    def say(self, text: str, at: float | None = None) -> None:
+        """`text`, stamped with when it happened (`at`; default now)."""
+        if self.view is not None:
+            stamp = (time.time() if at is None else at) - self.start
+            print(f"[{stamp:,.0f} s] {text}", file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def during(self, text: str) -> Iterator[threading.Event]:
+        """A phase that may be quick or slow: `text` is said, stamped with the phase's start, once it
+        has lasted `delay` seconds. The event yielded tells whether it was said."""
+        said, at = threading.Event(), time.time()
+
+        def late() -> None:
+            self.say(text, at)
+            said.set()
+
+        timer = threading.Timer(self.delay, late)
+        timer.daemon = True
+        if self.view is not None and self.delay <= 0:
+            late()
+        elif self.view is not None:
+            timer.start()
+        try:
+            yield said
+        finally:
+            timer.cancel()
+            if timer.is_alive():
+                timer.join()  # a line being said is finished before the next
+
+
+def loading_line(s: SearchSettings) -> str:
+    """What the search says as it starts loading its data."""
+    notes = []
+    if s.dataset.startswith("imagefolder:"):
+        notes.append("decoded and cached on first use, read from the cache after")
+    if s.budget.data_fraction < 1:
+        notes.append(f"the budget trains on {s.budget.data_fraction:.0%} of its training images")
+    return f"loading {s.dataset}" + (f" ({'; '.join(notes)})" if notes else "") + " ..."
+
+
+def ray_line(s: SearchSettings) -> str:
+    """What the search says as it starts (or joins) Ray."""
+    if s.address:
+        return f"joining the Ray cluster at {s.address} ..."
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        return "using the Ray already running in this process"
+    cpus = f"{s.num_cpus} CPUs" if s.num_cpus else "every CPU"
+    return f"starting a local Ray ({cpus}) ..."
+
+
 def run_search(s: SearchSettings, view: str | None = None, callbacks: tuple = ()) -> SearchSummary:
-    """`view`: None (silent), "live" (a live table on stderr) or "log" (a line per finished trial).
-    `callbacks`: extra Ray Tune callbacks (logging elsewhere, monitoring)."""
+    """`view`: None (silent), "live" (a live table on stderr) or "log" (a line per finished trial); with
+    either, a line on stderr as each phase starts (`Phases`). `callbacks`: extra Ray Tune callbacks
+    (logging elsewhere, monitoring)."""
+    phases = Phases(view, time.time(), PHASE_DELAY_S)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     # Optuna beats only inside Study.optimize; inas beats through a Tune callback (search/heartbeat.py).
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
-    plan = plan_search(s)
+    with phases.during(loading_line(s)) as loading:
+        plan = plan_search(s)
+    if loading.is_set():
+        data = plan.data
+        phases.say(f"loaded {data.name}: {len(data.train_y):,} training and {len(data.test_y):,} test images")
     # Lock and check, then Ray, then the storage: failing to join Ray leaves no study behind.
     STOP_REQUESTED.clear()
-    with StudyLock(plan.url, plan.study_name), signals_as_interrupt():
+    with StudyLock(plan.url, plan.study_name), signals_as_interrupt(), contextlib.ExitStack() as inside:
         preflight(plan)
+        with phases.during(ray_line(s)):
+            inside.enter_context(ray_session(s))
         # Again inside: Ray's core installs its own SIGTERM handler, which aborts the driver.
-        with ray_session(s), signals_as_interrupt():
-            return _search(plan, view, callbacks)
+        inside.enter_context(signals_as_interrupt())
+        return _search(plan, view, callbacks, phases)
 
 
-def _search(plan: SearchPlan, view: str | None, callbacks: tuple) -> SearchSummary:
+def _search(plan: SearchPlan, view: str | None, callbacks: tuple, phases: Phases | None = None) -> SearchSummary:
     s = plan.settings
+    phases = phases or Phases(None, time.time())
     where = placement(s)
     storage = open_storage(plan.url, create=True)
     study = open_search_study(plan, storage)
@@ -165,7 +243,7 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple) -> SearchSumma
         try:
             left = remaining
             while left > 0:
-                tune_study(plan, study, storage, left, where, view, callbacks)
+                tune_study(plan, study, storage, left, where, view, callbacks, phases)
                 # Ray counts every trial it ran; those that broke a constraint only the trial measures
                 # (latency) trained nothing, so another round runs, while rounds train something.
                 before, left = left, s.trials - trained(study)
@@ -211,8 +289,10 @@ def tune_study(
     where: Placement,
     view: str | None,
     callbacks: tuple,
+    phases: Phases | None = None,
 ) -> None:
     """Run `remaining` trials with Ray Tune: the study proposes, ASHA stops the weak early."""
+    import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search import ConcurrencyLimiter
@@ -222,9 +302,8 @@ def tune_study(
 
     s = plan.settings
     fixed = pending_points(study, list(plan.enqueue))[:remaining]
-    study_searcher = StudySearcher(
-        study, plan, s.metric_keys(), fixed, constraints=plan.constraint_names(), prescreen=s.prescreen
-    )
+    keys = objective_keys(s.objectives, study.user_attrs)  # an older study's train_time: the wall clock
+    study_searcher = StudySearcher(study, plan, keys, fixed, constraints=plan.constraint_names(), prescreen=s.prescreen)
     searcher: Any = study_searcher
     if s.max_concurrent:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=s.max_concurrent)
@@ -257,11 +336,30 @@ def tune_study(
     if view is not None:
         from inas.search.progress import SearchView
 
-        search_view = SearchView(study.study_name, storage, s.objectives, s.trials, quiet=view == "log")
+        def number_of(trial_id: str) -> int | None:
+            trial = study_searcher._trials.get(trial_id)  # the Optuna trial the Ray trial runs
+            return None if trial is None else trial.number
+
+        search_view = SearchView(
+            study.study_name,
+            storage,
+            s.objectives,
+            s.trials,
+            quiet=view == "log",
+            slots=where.fits,
+            number_of=number_of,
+            start=phases.start if phases is not None else None,
+        )
         callbacks.append(search_view)
     # With a search algorithm Tune keeps one trial pending at a time, so trials start one by one;
     # let as many be pending as the cluster can run at once.
     pending = str(max(1, min(where.fits, remaining)))
+    if phases is not None:
+        have = ray.cluster_resources()
+        phases.say(
+            f"running {remaining} trial(s) on Ray ({have.get('CPU', 0):g} CPUs, {have.get('GPU', 0):g} GPUs: "
+            f"{min(where.fits, remaining)} at a time); each trial's process starts and receives the data ..."
+        )
     with tempfile.TemporaryDirectory(prefix="inas-ray-") as ray_dir, scoped_env(TUNE_MAX_PENDING_TRIALS_PG=pending):
         tuner = tune.Tuner(
             trainable,

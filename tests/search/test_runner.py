@@ -395,3 +395,96 @@ def test_a_study_searched_before_precision_resumes(tmp_path, tiny_space):
     other = dataclasses.replace(plan.settings, resume=False)
     with pytest.raises(InasError, match="already exists"):
         check_study(dataclasses.replace(plan, settings=other), storage)
+
+
+def test_each_phase_is_said_as_it_starts_and_train_time_is_the_robust_time(
+    tmp_path, tiny_space, ray_cpu, capfd, monkeypatch
+):
+    """stderr is no terminal here: the log lines, from loading the data to the first trial's epochs
+    (every phase said, however quick: `inas search` leaves out those done within a second)."""
+    from inas.study.keys import TIME_OBJECTIVE_KEY
+
+    monkeypatch.setattr("inas.search.runner.PHASE_DELAY_S", 0.0)
+    point = {"channels.multiplier": 0.0625, "recipe.lr": LR_OK}
+    run_search(settings(tiny_space, tmp_path, trials=1, enqueue=(point,)), view="live")
+    said = [line.split("] ", 1)[-1] for line in capfd.readouterr().err.splitlines()]
+    assert said[:5] == [
+        "loading synthetic:60 ...",
+        "loaded synthetic:60: 60 training and 12 test images",
+        "using the Ray already running in this process",  # the fixture's; `inas search` starts its own
+        "running 1 trial(s) on Ray (2 CPUs, 0 GPUs: 1 at a time); each trial's process starts and receives the data ...",
+        "trial 0 running ...",
+    ]
+    assert said[5].startswith("trial 0: epoch 1/2 trained; ") and said[5].endswith(" s left")
+    assert said[6] == "trial 0: epoch 2/2 trained; 0 s left"
+    assert said[7].startswith("trial 0 complete top1_error=") and "[1/1 trained, " in said[7]
+    study = load(tmp_path)
+    (t,) = study.trials
+    assert study.user_attrs[TIME_OBJECTIVE_KEY] == "robust_train_seconds"
+    assert t.values[2] == t.user_attrs["robust_train_seconds"] != t.user_attrs["train_seconds"]
+    assert t.user_attrs["train_steps"] == 2 * (48 // 16) and t.user_attrs["step_seconds"] > 0
+
+
+def test_a_study_from_before_the_robust_time_resumes_on_the_wall_clock(tmp_path, tiny_space, ray_cpu):
+    """An older study (its train_time the wall clock, no TIME_OBJECTIVE_KEY) loads, resumes, and its new
+    trials' train_time is the wall clock too, so that its trials compare like with like."""
+    from inas.search.plan import plan_search
+    from inas.study.keys import SETTINGS_KEY, TIME_OBJECTIVE_KEY
+    from inas.study.storage import open_storage
+
+    point = {"channels.multiplier": 0.0625, "recipe.lr": LR_OK}
+    s = settings(tiny_space, tmp_path, trials=2, resume=True, enqueue=(point,))
+    plan = plan_search(s)
+    old = optuna.create_study(
+        study_name="tiny", storage=open_storage(plan.url, create=True), directions=["minimize"] * 3
+    )
+    old.set_metric_names(list(s.objectives))
+    old.set_user_attr(SETTINGS_KEY, plan.study_settings())
+    old.add_trial(
+        optuna.trial.create_trial(
+            params={"channels.multiplier": 0.125, "recipe.lr": LR_OK},
+            distributions={
+                "channels.multiplier": optuna.distributions.CategoricalDistribution([0.0625, 0.125]),
+                "recipe.lr": optuna.distributions.CategoricalDistribution([LR_OK, LR_SLOW, LR_NAN]),
+            },
+            values=[0.5, 4e4, 9.0],
+            user_attrs={"val_top1": 0.5, "params": 40000, "train_seconds": 9.0, "epochs_done": 2, "epochs_total": 2},
+        )
+    )
+    summary = run_search(s)
+    study = load(tmp_path)
+    assert summary.counts["complete"] == 2 and TIME_OBJECTIVE_KEY not in study.user_attrs
+    first, new = study.trials
+    assert first.values[2] == 9.0 and "robust_train_seconds" not in first.user_attrs  # kept as it was
+    assert new.values[2] == new.user_attrs["train_seconds"] and new.user_attrs["robust_train_seconds"] > 0
+
+
+def test_a_quick_phase_goes_unsaid_and_a_slow_one_is_said_with_its_start(capfd):
+    from inas.search.runner import Phases
+
+    phases = Phases("log", time.time() - 10, delay=0.05)
+    with phases.during("quick ...") as quick:
+        pass
+    with phases.during("slow ...") as slow:
+        time.sleep(0.3)
+    with Phases(None, time.time(), delay=0.0).during("silent ...") as silent:
+        time.sleep(0.1)
+    assert not quick.is_set() and slow.is_set() and not silent.is_set()
+    assert capfd.readouterr().err == "[10 s] slow ...\n"
+
+
+def test_what_the_phases_say():
+    from inas.search.runner import loading_line, ray_line
+    from inas.search.settings import BUDGETS
+
+    proxy = SearchSettings(space="s", dataset="imagefolder:/data/cifar", budget=BUDGETS["proxy"])
+    assert loading_line(proxy) == (
+        "loading imagefolder:/data/cifar (decoded and cached on first use, read from the cache after; "
+        "the budget trains on 10% of its training images) ..."
+    )
+    assert loading_line(SearchSettings(space="s", budget=TINY_BUDGET)) == "loading cifar10 ..."
+    assert ray_line(SearchSettings(space="s", address="head:6379")) == "joining the Ray cluster at head:6379 ..."
+    assert ray_line(SearchSettings(space="s", num_cpus=2)) in (
+        "starting a local Ray (2 CPUs) ...",
+        "using the Ray already running in this process",  # another test's Ray
+    )
