@@ -58,6 +58,11 @@ def inception_out_channels(cin: int, m: InceptionCfg, opts: BlockOptions) -> int
     return m.c1 + m.c3 + m.c5 + passthrough
 
 
+# The conv units of a bottleneck module that read its input (the first of each branch; the pool's
+# after the pool), as paths under the module: what a supernet widens and cuts by input branch.
+INPUT_UNITS = ("b1.0", "b2.0", "b3.0", "b4.1.0")
+
+
 class Inception(nn.Module):
     """Four parallel branches concatenated on channels: 1x1 | 3x3 | "5x5" | pool.
 

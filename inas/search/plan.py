@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +17,7 @@ from inas.search.candidate import Resolved, Screening, TrialCandidate, resolve_c
 from inas.search.settings import OBJECTIVES, SearchSettings, make_sampler
 from inas.space.registry import load_space
 from inas.space.sampling import sample
-from inas.space.schema import SearchSpace
+from inas.space.schema import SearchSpace, space_fingerprint
 from inas.space.warmstart import warm_start_points
 from inas.study.choose import check_constraints, constraint_name, parse_constraints
 from inas.study.keys import DATASET_KEY, LATENCY_MS, MACS, PARAMS, RECIPE_KEY
@@ -157,14 +155,6 @@ def check_splits(data: ImageData, recipe: TrainRecipe) -> None:
             f"{data.name}: {len(data.train_y)} training images leave {len(train)} to train and {len(val)} to "
             "validate on; use more data (or a budget with a larger data fraction)"
         )
-
-
-def space_fingerprint(space: SearchSpace) -> str:
-    """A hash of what a space lets the search choose: comments, layout and description do not count."""
-    fields = dataclasses.asdict(space)
-    for key in ("source", "description"):
-        fields.pop(key)
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=repr).encode()).hexdigest()[:16]
 
 
 def plan_search(s: SearchSettings) -> SearchPlan:

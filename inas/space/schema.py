@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,3 +120,11 @@ class Candidate:
             "recipe": dict(self.recipe),
             "params": dict(self.params),
         }
+
+
+def space_fingerprint(space: SearchSpace) -> str:
+    """A hash of what a space lets the search choose: comments, layout and description do not count."""
+    fields = dataclasses.asdict(space)
+    for key in ("source", "description"):
+        fields.pop(key)
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=repr).encode()).hexdigest()[:16]
