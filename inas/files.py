@@ -156,7 +156,51 @@ def write_out(path: Path | str, text: str, option: str = "--out") -> None:
         write_atomic(Path(path), text, option)
 
 
-DASHBOARDS = Path("dashboards")  # the default home of reports and experiment tables
+HOME_ENV = "INAS_HOME"  # the folder holding studies/ and dashboards/ (default: the current folder)
+MAX_HOME_CHARS = 4_096  # PATH_MAX on Linux
+
+
+def home() -> Path:
+    """The absolute folder that holds `studies/` and `dashboards/`: `$INAS_HOME`, else the current folder.
+
+    `$INAS_HOME` is checked like any path inas writes under: absolute (a relative one would again depend
+    on where the command runs), printable, and, if something is there, a real folder (not a symbolic
+    link, which inas never writes through, nor a file, device or FIFO). A missing one is made when a
+    command first writes there."""
+    value = os.environ.get(HOME_ENV)
+    if not value:
+        try:
+            return Path.cwd()
+        except OSError as e:  # the current folder was removed
+            raise InasError(f"the current folder is gone ({e.strerror}); cd to a folder, or set {HOME_ENV}") from None
+    where = f"{HOME_ENV}={shown(value)}"
+    if len(value) > MAX_HOME_CHARS or not value.isprintable():
+        raise InasError(f"{where}: not a usable path (control characters, or too long); give an absolute folder")
+    path = Path(value)
+    if not path.is_absolute():
+        raise InasError(
+            f"{where}: a relative path would depend on the folder a command runs in; give an absolute one, "
+            f"e.g. {HOME_ENV}={Path(value).absolute()}"
+        )
+    st = _lstat(path, HOME_ENV)
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise InasError(
+            f"{where}: is a symbolic link, which inas never writes through; set it to the folder itself "
+            f"({os.path.realpath(path)}) or remove the link"
+        )
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        raise InasError(f"{where}: exists and is not a folder; give a folder (a new path is made when needed)")
+    return path
+
+
+def studies_dir() -> Path:
+    """Where a study's default SQLite file lives: HOME/studies."""
+    return home() / "studies"
+
+
+def dashboards_dir() -> Path:
+    """The default home of reports and experiment tables: HOME/dashboards."""
+    return home() / "dashboards"
 
 
 def safe_stem(name: str) -> str:
@@ -167,5 +211,6 @@ def safe_stem(name: str) -> str:
 
 
 def dashboard_path(name: str, suffix: str = "") -> Path:
-    """The default output path of a report or an experiment's tables named `name` (inside DASHBOARDS)."""
-    return DASHBOARDS / f"{safe_stem(name)}{suffix}"
+    """The default output path of a report or an experiment's tables named `name` (absolute, inside
+    HOME/dashboards)."""
+    return dashboards_dir() / f"{safe_stem(name)}{suffix}"

@@ -834,3 +834,39 @@ def test_dashboard_on_every_interface_says_so(tmp_path: Path) -> None:
         proc.wait()
     assert lines[0].startswith("warning: --host 0.0.0.0 serves the study to every machine"), lines
     assert lines[1].startswith("optuna-dashboard: http://0.0.0.0"), lines
+
+
+@pytest.mark.parametrize("kind", ["link", "dangling", "file", "fifo", "relative"])
+def test_a_hostile_inas_home_is_refused_before_anything_is_written(tmp_path: Path, kind: str) -> None:
+    """INAS_HOME is checked like any path inas writes under: a link (to a folder or to nothing) is never
+    written through, a file or FIFO is not a folder, a relative path would depend on the folder the
+    command runs in. Each is one line, exit 2, and nothing changes here or where a link points."""
+    root, outside = tmp_path / "work", tmp_path / OUTSIDE
+    root.mkdir()
+    outside.mkdir()
+    study(root)
+    (root / "s.yaml").write_text(SPACE)
+    home = root / "home"
+    if kind == "link":
+        home.symlink_to(outside)
+    elif kind == "dangling":
+        home.symlink_to(outside / "new")
+    elif kind == "file":
+        home.write_text("mine")
+    elif kind == "fifo":
+        os.mkfifo(home)
+    value = "home" if kind == "relative" else str(home)
+    before, there = snapshot(root), snapshot(outside)
+    for args in (SEARCH, ("report", "s"), ("trials", "s")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "inas", *args],
+            cwd=root,
+            env={**os.environ, "INAS_HOME": value, "INAS_CACHE": str(tmp_path / "cache")},
+            capture_output=True,
+            text=True,
+            timeout=SECONDS,
+            preexec_fn=limited,
+        )
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+        assert proc.stderr.startswith("error: INAS_HOME=") and proc.stderr.count("\n") == 1, proc.stderr
+    assert snapshot(root) == before and snapshot(outside) == there

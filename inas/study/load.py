@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import optuna
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inas import limits
 from inas.errors import InasError, shown
-from inas.study.storage import default_storage, open_storage, sqlite_path
+from inas.study.storage import check_url, default_db, open_storage, sqlite_path, where_studies_are
+
+if TYPE_CHECKING:  # loaded once the study's file is known to exist: a missing study is answered at once
+    import optuna
 
 
 @dataclass(frozen=True)
@@ -30,19 +33,35 @@ class StudyRef:
 
 
 def open_study(name: str, storage: str | None = None) -> StudyRef:
-    """The study `name` in `storage` (default: studies/NAME.db). Nothing is created: a missing file or
-    study is an error. `name` may also be the path of a SQLite file that holds one study."""
-    if storage is None and name.endswith(".db"):
-        storage, name = f"sqlite:///{name}", ""
+    """The study `name` in `storage` (default: HOME/studies/NAME.db, see `inas.files.home`). Nothing is
+    created: a missing file or study is an error that says where it looked. `name` may also be the path
+    of a SQLite file that holds one study."""
     if not name.isprintable() or len(name) > 4 * limits.MAX_NAME_CHARS:
         raise InasError(f"study name {shown(name)}: not a study name (control characters, or too long)")
-    url = storage or default_storage(name)
-    db_file = sqlite_path(url)
-    if db_file is not None and not db_file.exists():  # opening it would create an empty database
-        raise InasError(
-            f"no study {shown(name or str(db_file))}: {db_file} does not exist; run `inas search` first, "
-            "or pass --storage with the URL the search used"
-        )
+    if storage is None and name.endswith(".db"):
+        db_file: Path | None = Path(name).absolute()
+        url, name = f"sqlite:///{db_file}", ""
+        if not db_file.exists():
+            raise InasError(f"no study file {db_file}: it does not exist; give the path of a study's .db file")
+    elif storage is None:
+        db_file = default_db(name)
+        url = f"sqlite:///{db_file}"
+        if not db_file.exists():  # opening it would create an empty database
+            raise InasError(
+                f"no study {shown(name)} in {where_studies_are()}: {db_file.name} does not exist; run `inas search` "
+                "first, or run from the folder the search ran in (or set INAS_HOME to it), or pass --storage with "
+                "the URL it printed"
+            )
+    else:
+        check_url(storage)  # before it is parsed for its file
+        url, db_file = storage, sqlite_path(storage)
+        if db_file is not None and not db_file.exists():
+            raise InasError(
+                f"no study {shown(name)}: {db_file.absolute()} does not exist; run `inas search` first, "
+                "or pass --storage with the URL the search used"
+            )
+    import optuna
+
     rdb = open_storage(url)
     names = optuna.get_all_study_names(rdb)
     if not name or name not in names:

@@ -14,15 +14,15 @@ import sqlite3
 import stat
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-import optuna
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from inas import limits
 from inas.errors import ConfigError, InasError, shown
-from inas.files import safe_stem
+from inas.files import HOME_ENV, safe_stem, studies_dir
+
+if TYPE_CHECKING:  # optuna and SQLAlchemy load when a storage is parsed or opened, not with this module
+    import optuna
 
 BUSY_TIMEOUT_S = 60
 # On a server database several searches may share a study (one per machine): each records a heartbeat
@@ -51,12 +51,89 @@ def check_study_name(name: str, where: str = "--study") -> str:
     return name
 
 
+def default_db(study: str) -> Path:
+    """The SQLite file of a study named `study` when no --storage is given: HOME/studies/NAME.db (absolute)."""
+    return studies_dir() / f"{check_study_name(study)}.db"
+
+
 def default_storage(study: str) -> str:
-    return f"sqlite:///studies/{check_study_name(study)}.db"
+    """The URL of `default_db(study)`: `sqlite:////ABSOLUTE/studies/NAME.db`, the same from any folder."""
+    return f"sqlite:///{default_db(study)}"
+
+
+def where_studies_are() -> str:
+    """The folder a study without --storage is looked for in, and why there (for a study not found)."""
+    why = (
+        f"${HOME_ENV}/studies" if os.environ.get(HOME_ENV) else f"the current folder's studies/; {HOME_ENV} is not set"
+    )
+    return f"{studies_dir()} ({why})"
+
+
+def absolute_url(url: str) -> str:
+    """A SQLite URL whose file is given relative to the current folder, made absolute (what is printed
+    is then usable from any folder); any other URL as it is."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # check_url says what is wrong with it
+    db = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
+        return url
+    if Path(db).is_absolute():
+        return url
+    return parsed.set(database=str(Path(db).absolute())).render_as_string(hide_password=False)
+
+
+def check_resume(names: list[str], name: str, url: str, resume: bool) -> bool:
+    """Whether study `name` is among the storage's `names`, after checking that --resume agrees."""
+    exists = name in names
+    if exists and not resume:
+        raise InasError(
+            f"study {shown(name)} already exists in {url}; add --resume to continue it or choose another --study"
+        )
+    if resume and not exists:
+        raise InasError(f"no study {shown(name)} in {url} to resume; drop --resume to start it")
+    return exists
+
+
+def check_writable_study_file(db_file: Path | None) -> None:
+    """A search's existing SQLite file (and its folder, for -wal and -shm) can be written."""
+    if db_file is not None and db_file.exists() and not all(os.access(p, os.W_OK) for p in (db_file, db_file.parent)):
+        raise InasError(
+            f"--storage: {db_file} (or its folder) is read-only; make it writable or choose another --storage"
+        )
+
+
+def check_search_storage(url: str, name: str, resume: bool) -> bool:
+    """What a search can find wrong with its storage before it loads anything (torch, the data, Ray):
+    the URL, a read-only file, and whether the study exists exactly when --resume says so. Returns
+    whether it exists. Writes nothing to a SQLite file (a server database gets Optuna's tables, as the
+    search would give it); the search checks again, under the study's lock."""
+    import optuna
+
+    check_url(url)
+    db_file = sqlite_path(url)
+    if db_file is not None:
+        check_not_dangling(db_file)
+    check_writable_study_file(db_file)
+    if db_file is not None and not db_file.exists():
+        if resume:
+            raise InasError(f"no study {shown(name)} to resume: {db_file} does not exist; drop --resume to start it")
+        return False
+    storage = open_storage(url, create=db_file is None)
+    try:
+        return check_resume(optuna.get_all_study_names(storage), name, url, resume)
+    finally:
+        storage.engine.dispose()
 
 
 def sqlite_path(url: str) -> Path | None:
     """The database file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
@@ -64,6 +141,9 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def check_url(url: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -128,6 +208,8 @@ def check_sqlite_file(path: Path) -> None:
 def open_storage(url: str, create: bool = False) -> optuna.storages.RDBStorage:
     """An RDBStorage for `url`. Readers (`create=False`) open what exists and write nothing; a search
     (`create=True`) may create the file, its folder and Optuna's tables, and turns SQLite's WAL on."""
+    import optuna
+
     check_url(url)
     path = sqlite_path(url)
     kwargs: dict = {}

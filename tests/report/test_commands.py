@@ -22,7 +22,7 @@ def test_report_writes_one_self_contained_page(study_dir):
     result = runner.invoke(app, ["report", "demo"])
     assert result.exit_code == 0, result.output
     page = (study_dir / "dashboards" / "demo.html").read_text()
-    assert "report: dashboards/demo.html" in result.stdout
+    assert f"report: {study_dir / 'dashboards' / 'demo.html'}" in result.stdout  # absolute: usable from anywhere
     for div in ("pareto-2d", "pareto-3d", "hypervolume", "parallel-coordinates", "importances", "curves"):
         assert f'id="{div}"' in page
     assert "4 complete, 1 pruned, 3 failed" in page
@@ -47,7 +47,7 @@ def test_report_of_empty_and_failed_studies_says_so(study_dir):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["report", "nosuch"], "no study 'nosuch': studies/nosuch.db does not exist"),
+        (["report", "nosuch"], "studies (the current folder's studies/; INAS_HOME is not set): nosuch.db does not exist"),
         (
             ["report", "nosuch", "--storage", "sqlite:///studies/demo.db"],
             "no study 'nosuch' in sqlite:///studies/demo.db",

@@ -66,3 +66,52 @@ def test_a_missing_database_driver_names_what_to_install():
         pytest.skip("pg8000 is installed here")
     with pytest.raises(InasError, match=r"no module 'pg8000'.*pip install pg8000"):
         open_storage("postgresql+pg8000://user@localhost/db", create=True)
+
+
+def test_the_default_storage_is_absolute_and_under_inas_home(tmp_path, monkeypatch):
+    from inas.study.storage import default_db, default_storage
+
+    monkeypatch.delenv("INAS_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert default_storage("s") == f"sqlite:///{tmp_path}/studies/s.db"
+    monkeypatch.setenv("INAS_HOME", str(tmp_path / "home"))
+    assert default_db("s") == tmp_path / "home" / "studies" / "s.db"
+    for bad, message in (("rel", "a relative path"), (str(tmp_path / "f"), "not a folder"), ("/a\nb", "control")):
+        (tmp_path / "f").write_text("")
+        monkeypatch.setenv("INAS_HOME", bad)
+        with pytest.raises(InasError, match=message):
+            default_db("s")
+
+
+def test_a_relative_sqlite_url_is_made_absolute(tmp_path, monkeypatch):
+    from inas.study.storage import absolute_url
+
+    monkeypatch.chdir(tmp_path)
+    assert absolute_url("sqlite:///s.db") == f"sqlite:///{tmp_path}/s.db"
+    for kept in (f"sqlite:///{tmp_path}/s.db", "postgresql://u:p@host/db", "sqlite://", "not a url"):
+        assert absolute_url(kept) == kept
+
+
+def test_a_study_in_inas_home_is_read_from_any_folder(tmp_path, monkeypatch):
+    """`INAS_HOME` names one home: a study there is found wherever the command runs, its report goes to
+    $INAS_HOME/dashboards and the path printed is absolute; a study not there says where it looked."""
+    from typer.testing import CliRunner
+
+    from inas.cli import app
+
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (home / "studies").mkdir(parents=True)
+    study = optuna.create_study(study_name="demo", storage=f"sqlite:///{home}/studies/demo.db", directions=["minimize"])
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("INAS_HOME", str(home))
+    runner = CliRunner()
+    assert runner.invoke(app, ["trials", "demo", "--format", "csv"]).exit_code == 0
+    result = runner.invoke(app, ["report", "demo"])
+    assert result.exit_code == 0, result.output
+    assert f"report: {home / 'dashboards' / 'demo.html'}" in result.stdout and (home / "dashboards/demo.html").is_file()
+    missing = runner.invoke(app, ["trials", "other"])
+    assert missing.exit_code == 2
+    assert f"no study 'other' in {home / 'studies'} ($INAS_HOME/studies): other.db does not exist" in missing.stderr
+    assert list(elsewhere.iterdir()) == []
