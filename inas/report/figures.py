@@ -24,7 +24,7 @@ def _hover(frame: pd.DataFrame, choices: Sequence[str]) -> list[str]:
     texts = []
     for _, row in frame.iterrows():
         lines = [f"<b>trial {row['number']}</b> ({row['state']})"]
-        for key, label in ((VAL_TOP1, "val error"), (PARAMS, PARAMS), (TRAIN_SECONDS, "train s")):
+        for key, label in ((VAL_TOP1, "val error"), (PARAMS, PARAMS), (TRAIN_SECONDS, "train s (wall clock)")):
             if pd.notna(row.get(key)):
                 lines.append(f"{label}: {row[key]:,.4g}")
         lines += [f"{c} = {row[c]}" for c in choices if pd.notna(row.get(c))]
@@ -82,10 +82,10 @@ def pareto_2d(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figure:
             )
         )
     fig.update_layout(
-        title="Validation error vs parameters (colour: training time)",
+        title="Validation error vs parameters (colour: training wall clock)",
         xaxis=dict(title="parameters", type="log"),
         yaxis=dict(title="validation top-1 error", tickformat=".1%"),
-        coloraxis=dict(colorscale="Viridis", colorbar=dict(title="train s")),
+        coloraxis=dict(colorscale="Viridis", colorbar=dict(title="wall-clock train s")),
         **{**LAYOUT, "height": 540},
     )
     return fig
@@ -114,7 +114,7 @@ def pareto_3d(frame: pd.DataFrame, choices: Sequence[str]) -> go.Figure:
         title="Error, parameters and training time",
         scene=dict(
             xaxis=dict(title="parameters", type="log"),
-            yaxis=dict(title="train s"),
+            yaxis=dict(title="wall-clock train s"),
             zaxis=dict(title="val error", tickformat=".0%"),
             # Plotly's default eye (1.25 each way) puts the front corner, with the time axis's ticks and
             # title, outside the scene's box, where the canvas cuts it: a step back keeps the cube whole.

@@ -172,9 +172,14 @@ def study_report(ref: StudyRef) -> tuple[str, list[str]]:
             page.figure(figures.curves_figure(curves), "curves")
         shown = ["number", *objectives, VAL_TOP1, TEST_TOP1, TEST_TOP5, PARAMS, MACS, TRAIN_SECONDS]
         # Each value once: an objective's column, not the record column it reads (top1_error, not val_top1).
-        read = columns_read(objectives)
+        read = columns_read(objectives, study.user_attrs)
         shown = [c for c in dict.fromkeys(shown + [ARCH_HASH, *choices]) if c in members.columns and c not in read]
-        page.table(members[shown], "Pareto members (test errors are for reporting only: selection used validation)")
+        page.table(
+            members[shown],
+            "Pareto members (test errors are for reporting only: selection used validation; train_time is the "
+            "median training step x the steps, which a busy machine's stalls do not lengthen, or the wall clock in "
+            "a study searched before inas recorded it; train_seconds is the wall clock)",
+        )
     fails = data.failures(frame)
     if len(fails):
         page.heading("Failures")

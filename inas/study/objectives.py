@@ -34,9 +34,12 @@ OBJECTIVE_KEYS: dict[str, str] = {
 }
 
 
-def columns_read(objectives: list[str]) -> set[str]:
-    """The record columns whose values the study's objectives already are (a table shows each once)."""
-    return {OBJECTIVE_KEYS[o] for o in objectives if o in OBJECTIVE_KEYS and OBJECTIVE_KEYS[o] != o}
+def columns_read(objectives: list[str], study_attrs: Mapping[str, Any] | None = None) -> set[str]:
+    """The record columns whose values the study's objectives already are (a table shows each once);
+    with the study's user attributes, as that study reads them (`objective_keys`)."""
+    known = [o for o in objectives if o in OBJECTIVE_KEYS]
+    keys = objective_keys(known, study_attrs) if study_attrs is not None else [OBJECTIVE_KEYS[o] for o in known]
+    return {k for o, k in zip(known, keys, strict=True) if k != o}
 
 
 def time_key(study_attrs: Mapping[str, Any]) -> str:

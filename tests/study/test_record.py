@@ -178,3 +178,13 @@ def test_a_record_from_before_the_robust_time_loads():
     new = record.replace(step_seconds=0.01, train_steps=300, robust_train_seconds=3.0)
     assert TrialRecord.from_report(new.to_report()) == new
     assert new.user_attrs()["robust_train_seconds"] == 3.0 and "robust_train_seconds" not in record.user_attrs()
+
+
+def test_a_table_shows_the_wall_clock_beside_the_robust_train_time():
+    from inas.study.keys import ROBUST_TRAIN_SECONDS, TIME_OBJECTIVE_KEY, TRAIN_SECONDS, VAL_TOP1
+    from inas.study.objectives import columns_read
+
+    objectives = ["top1_error", "params", "train_time"]
+    assert columns_read(objectives, {TIME_OBJECTIVE_KEY: ROBUST_TRAIN_SECONDS}) == {VAL_TOP1, ROBUST_TRAIN_SECONDS}
+    assert columns_read(objectives, {}) == {VAL_TOP1, TRAIN_SECONDS}  # an older study: train_time is the wall clock
+    assert columns_read(objectives) == {VAL_TOP1, ROBUST_TRAIN_SECONDS}
