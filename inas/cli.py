@@ -26,6 +26,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help: flags without a type, every word whole at 80 columns (rich's table cut long
+    # defaults and URLs short), and no rich to import for `--help`.
+    rich_markup_mode=None,
 )
 
 

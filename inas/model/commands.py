@@ -12,8 +12,10 @@ from inas.cli_common import JsonOpt, console, print_json, user_errors
 
 model_app = typer.Typer(help="List presets and measure networks.", no_args_is_help=True)
 
-PresetOpt = Annotated[str | None, typer.Option("--preset", help="A preset name (see `inas model list`).")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="A JSON architecture config.")]
+PresetOpt = Annotated[
+    str | None, typer.Option("--preset", metavar="NAME", help="A preset name (see `inas model list`).")
+]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", metavar="FILE.json", help="A JSON architecture config.")]
 
 
 @model_app.command("list")
@@ -49,11 +51,15 @@ def model_list(as_json: JsonOpt = False) -> None:
 def model_summary(
     preset: PresetOpt = None,
     config: ConfigOpt = None,
-    classes: Annotated[int | None, typer.Option("--classes", min=1, help="Number of classes.")] = None,
+    classes: Annotated[int | None, typer.Option("--classes", metavar="N", min=1, help="Number of classes.")] = None,
     input_size: Annotated[
         int | None,
         typer.Option(
-            "--input-size", min=1, max=limits.MAX_INPUT_SIZE, help="Square input side (default: the network's)."
+            "--input-size",
+            metavar="S",
+            min=1,
+            max=limits.MAX_INPUT_SIZE,
+            help="Square input side (default: the network's).",
         ),
     ] = None,
     as_json: JsonOpt = False,
@@ -62,11 +68,12 @@ def model_summary(
     from rich.table import Table
 
     from inas.model.source import load_arch
-    from inas.model.stats import measure
 
-    cfg = load_arch(preset, config)
+    cfg = load_arch(preset, config)  # a bad name or file is refused before torch loads
     if classes is not None:
         cfg = cfg.with_classes(classes)
+    from inas.model.stats import measure
+
     stats = measure(cfg, input_size)
     if as_json:
         print_json({**stats.to_dict(), "config": cfg.to_dict()})

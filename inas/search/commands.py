@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -11,58 +12,108 @@ from inas.cli_common import (
     PrecisionOpt,
     SeedOpt,
     StorageOpt,
+    check_dataset,
     finite_share,
     positive_share,
     user_errors,
 )
-from inas.search.settings import BUDGETS, DEFAULT_BUDGET, DEFAULT_OBJECTIVES, DEFAULT_SAMPLER, OBJECTIVES, SAMPLERS
-from inas.study.keys import NASWOT
+from inas.errors import ConfigError, shown
+from inas.limits import MAX_PRESCREEN
+from inas.search.settings import (
+    BUDGETS,
+    DEFAULT_BUDGET,
+    DEFAULT_OBJECTIVES,
+    DEFAULT_SAMPLER,
+    OBJECTIVES,
+    SAMPLERS,
+    parse_objectives,
+)
+from inas.study.keys import LATENCY_MS, MACS, NASWOT, PARAMS, SYNFLOW
+
+# What --constraint may bound (inas.search.plan.CONSTRAINED_BEFORE_TRAINING, which imports torch; a test
+# checks they agree) and what --prescreen may rank by (inas.model.proxies.PROXIES, likewise).
+CONSTRAINABLE = (PARAMS, MACS, LATENCY_MS)
+PRESCREEN_PROXIES = (NASWOT, SYNFLOW)
 
 
 @user_errors
 def search_command(
-    space: Annotated[str, typer.Option("--space", help="A built-in space name or a path to a YAML file.")],
-    trials: Annotated[int, typer.Option("--trials", help="Trials in the study when done (finished ones count).")] = 50,
-    study: Annotated[str | None, typer.Option("--study", help="Study name (default: the space's name).")] = None,
+    space: Annotated[
+        str, typer.Option("--space", metavar="NAME|PATH", help="A built-in space name or a path to a YAML file.")
+    ],
+    trials: Annotated[
+        int, typer.Option("--trials", metavar="N", help="Trials in the study when done (finished ones count).")
+    ] = 50,
+    study: Annotated[
+        str | None, typer.Option("--study", metavar="NAME", help="Study name (default: the space's name).")
+    ] = None,
     storage: StorageOpt = None,
-    dataset: Annotated[str, typer.Option("--dataset", help="As for `inas train`.")] = "cifar10",
+    dataset: Annotated[str, typer.Option("--dataset", metavar="NAME", help="As for `inas train`.")] = "cifar10",
     data_dir: DataDirOpt = None,
     budget: Annotated[
         str,
         typer.Option(
             "--budget",
+            metavar="NAME",
             help="smoke (2-core CPU, generated data), proxy (2-core CPU, real data), standard (6 epochs) or paper (the seed's 14).",
         ),
     ] = DEFAULT_BUDGET,
-    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Override the budget's epochs.")] = None,
-    min_epochs: Annotated[
-        int | None, typer.Option("--min-epochs", min=1, help="ASHA's first rung; = --epochs turns ASHA off.")
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", metavar="N", min=1, help="Override the budget's epochs.")
     ] = None,
-    sampler: Annotated[str, typer.Option("--sampler", help=", ".join(SAMPLERS) + ".")] = DEFAULT_SAMPLER,
+    min_epochs: Annotated[
+        int | None,
+        typer.Option("--min-epochs", metavar="N", min=1, help="ASHA's first rung; = --epochs turns ASHA off."),
+    ] = None,
+    sampler: Annotated[
+        str, typer.Option("--sampler", metavar="NAME", help=", ".join(SAMPLERS) + ".")
+    ] = DEFAULT_SAMPLER,
     objectives: Annotated[
         str,
-        typer.Option("--objectives", help="Comma-separated, all minimised: " + ", ".join(OBJECTIVES) + "."),
+        typer.Option(
+            "--objectives", metavar="A,B,...", help="Comma-separated, all minimised: " + ", ".join(OBJECTIVES) + "."
+        ),
     ] = ",".join(DEFAULT_OBJECTIVES),
     gpus_per_trial: Annotated[
         float | None,
         typer.Option(
-            "--gpus-per-trial", callback=finite_share, help="A fraction shares a GPU (default: 1 with GPUs, else 0)."
+            "--gpus-per-trial",
+            metavar="F",
+            callback=finite_share,
+            help="A fraction shares a GPU (default: 1 with GPUs, else 0).",
         ),
     ] = None,
-    cpus_per_trial: Annotated[float, typer.Option("--cpus-per-trial", callback=positive_share)] = 1.0,
-    max_concurrent: Annotated[int | None, typer.Option("--max-concurrent")] = None,
+    cpus_per_trial: Annotated[
+        float,
+        typer.Option(
+            "--cpus-per-trial",
+            metavar="C",
+            callback=positive_share,
+            help="CPUs Ray reserves for each trial (and the threads it trains with).",
+        ),
+    ] = 1.0,
+    max_concurrent: Annotated[
+        int | None,
+        typer.Option(
+            "--max-concurrent", metavar="K", help="At most this many trials at once (default: as many as fit)."
+        ),
+    ] = None,
     address: Annotated[
-        str | None, typer.Option("--address", help="Join this Ray cluster (default: local Ray).")
+        str | None, typer.Option("--address", metavar="ADDR", help="Join this Ray cluster (default: local Ray).")
     ] = None,
     seed: SeedOpt = 0,
     warm_start: Annotated[
-        str | None, typer.Option("--warm-start", help="`seed`: first run the seed's networks that the space holds.")
+        str | None,
+        typer.Option(
+            "--warm-start", metavar="seed", help="`seed`: first run the seed's networks that the space holds."
+        ),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an existing study to --trials.")] = False,
     constraint: Annotated[
         str | None,
         typer.Option(
             "--constraint",
+            metavar="BOUNDS",
             help="Bounds checked before training, e.g. 'params<2e6,macs<3e8,latency_ms<5' (latency: on the trial's device): a candidate that breaks one is recorded, never trained.",
         ),
     ] = None,
@@ -73,36 +124,73 @@ def search_command(
         int,
         typer.Option(
             "--prescreen",
+            metavar="N",
             help="Score this many proposals with a zero-cost proxy and train only the best (the rest are recorded as scored); off by default: see README.",
         ),
     ] = 1,
     prescreen_proxy: Annotated[
-        str, typer.Option("--prescreen-proxy", help="naswot or synflow: what --prescreen ranks by (higher first).")
+        str,
+        typer.Option(
+            "--prescreen-proxy",
+            metavar="NAME",
+            help="naswot or synflow: what --prescreen ranks by (higher first).",
+        ),
     ] = NASWOT,
     precision: PrecisionOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="A log line per trial instead of the live view.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
 ) -> None:
-    """Search a space: Optuna proposes, Ray Tune trains, every trial lands in the study."""
-    from inas.checks import stated_memory
+    """Search a space: Optuna proposes, Ray Tune trains, every trial lands in the study.
 
-    stated_memory()  # read again in each trial: a bad value is refused here, before Ray starts
-    from inas.search.runner import run_search
-    from inas.search.settings import SearchSettings, parse_objectives
+    Every option, the space and whether the study exists (with --resume or not) are checked before
+    torch, the data or Ray load: a mistake is refused at once."""
+    from inas.checks import stated_memory
+    from inas.space.registry import load_space
+    from inas.study.choose import parse_constraints
+    from inas.study.storage import absolute_url, check_search_storage, check_study_name, default_storage
     from inas.train.recipe import TrainRecipe
 
+    stated_memory()  # read again in each trial: a bad value is refused here, before Ray starts
+    # The checks inas.search.plan makes again, in its words, made here before anything heavy is imported.
+    if trials < 1:
+        raise ConfigError("--trials: must be at least 1")
+    the_budget = BUDGETS.get(budget, "--budget").with_epochs(epochs, min_epochs)
+    names = parse_objectives(objectives)
+    SAMPLERS.get(sampler, "--sampler")
+    check_dataset(dataset)
+    if max_concurrent is not None and max_concurrent < 1:
+        raise ConfigError("--max-concurrent: must be at least 1")
+    if not 1 <= prescreen <= MAX_PRESCREEN:
+        raise ConfigError(f"--prescreen {prescreen}: must be between 1 (no prescreen) and {MAX_PRESCREEN}")
+    if prescreen_proxy not in PRESCREEN_PROXIES:
+        raise ConfigError(f"--prescreen-proxy {shown(prescreen_proxy)}: choose {' or '.join(PRESCREEN_PROXIES)}")
+    if warm_start not in (None, "seed"):
+        raise ConfigError(f"--warm-start {shown(warm_start)}: the only warm start is `seed`")
+    if sampler == "gp" and constraint:
+        raise ConfigError(
+            "--sampler gp cannot learn --constraint (it learns from complete trials only, and candidates that "
+            "break the constraint are never trained); use --sampler tpe"
+        )
+    if constraint:
+        parse_constraints(constraint, list(CONSTRAINABLE), "--constraint", "use constraints")
     # Each trial resolves `auto` on the device it lands on; bf16 is refused by a trial whose device has none.
     recipe = TrainRecipe().with_overrides(dict(precision=precision), where="option") if precision else None
+    name = check_study_name(study or load_space(space).name)
+    url = absolute_url(storage) if storage else default_storage(name)
+    check_search_storage(url, name, resume)  # an existing study without --resume, before the data loads
+
+    from inas.search.runner import run_search
+    from inas.search.settings import SearchSettings
 
     settings = SearchSettings(
         space=space,
         trials=trials,
         study=study,
-        storage=storage,
+        storage=url if storage else None,
         dataset=dataset,
         data_dir=data_dir,
-        budget=BUDGETS.get(budget, "--budget").with_epochs(epochs, min_epochs),
-        objectives=parse_objectives(objectives),
+        budget=the_budget,
+        objectives=names,
         sampler=sampler,
         gpus_per_trial=gpus_per_trial,
         cpus_per_trial=cpus_per_trial,
@@ -127,7 +215,8 @@ def search_command(
     for name, value in summary.best.items():
         typer.echo(f"  best {name}: {value:,.4g}")
     typer.echo(f"errors measured at the budget's fidelity: {settings.budget.fidelity()}")
-    where = f" --storage {summary.storage}" if storage else ""
+    # The follow-up commands work from any folder: with --storage, unless the study is in $INAS_HOME.
+    where = f" --storage {summary.storage}" if storage or not os.environ.get("INAS_HOME") else ""
     typer.echo(f"report: inas report {summary.study}{where}")
     typer.echo(f"browse: inas dashboard {summary.study}{where}")
     if summary.failure is not None:  # nothing to choose from: say so, and let scripts see it

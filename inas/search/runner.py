@@ -7,7 +7,6 @@ the data), then take the study's lock and start Ray, then open (or create) the s
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import tempfile
 import threading
@@ -48,7 +47,7 @@ from inas.study.record import (
     pending_points,
     trained,
 )
-from inas.study.storage import StudyLock, open_storage, sqlite_path
+from inas.study.storage import StudyLock, check_resume, check_writable_study_file, open_storage, sqlite_path
 from inas.study.tally import Tally, tally
 from inas.train.recipe import TrainRecipe
 
@@ -71,14 +70,8 @@ class SearchSummary:
 def check_study(plan: SearchPlan, storage: optuna.storages.BaseStorage) -> bool:
     """Whether the study exists, after checking that --resume agrees and that a resumed study was
     searched with the same settings. Reads only."""
-    s, name, url = plan.settings, plan.study_name, plan.url
-    exists = name in optuna.get_all_study_names(storage)
-    if exists and not s.resume:
-        raise InasError(
-            f"study {shown(name)} already exists in {url}; add --resume to continue it or choose another --study"
-        )
-    if s.resume and not exists:
-        raise InasError(f"no study {shown(name)} in {url} to resume; drop --resume to start it")
+    s, name = plan.settings, plan.study_name
+    exists = check_resume(optuna.get_all_study_names(storage), name, plan.url, s.resume)
     if exists:
         before = _as_today(optuna.load_study(study_name=name, storage=storage).user_attrs.get(SETTINGS_KEY, {}))
         wanted = plan.study_settings()
@@ -106,10 +99,7 @@ def preflight(plan: SearchPlan) -> None:
     opens, the study exists exactly when --resume says so, and with the same settings. Writes nothing
     to a SQLite file (a server database gets Optuna's tables, as the search would give it)."""
     db_file = sqlite_path(plan.url)
-    if db_file is not None and db_file.exists() and not all(os.access(p, os.W_OK) for p in (db_file, db_file.parent)):
-        raise InasError(
-            f"--storage: {db_file} (or its folder) is read-only; make it writable or choose another --storage"
-        )
+    check_writable_study_file(db_file)
     if db_file is not None and not db_file.exists():
         if plan.settings.resume:
             raise InasError(

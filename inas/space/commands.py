@@ -14,7 +14,7 @@ from inas.cli_common import JsonOpt, SeedOpt, console, print_json, user_errors
 space_app = typer.Typer(help="List, inspect and sample search spaces.", no_args_is_help=True)
 
 SpaceArg = Annotated[
-    str, typer.Argument(help="A built-in space name (see `inas space list`) or a path to a YAML file.")
+    str, typer.Argument(metavar="SPACE", help="A built-in space name (see `inas space list`) or a path to a YAML file.")
 ]
 
 
@@ -94,10 +94,12 @@ def space_show(space: SpaceArg, as_json: JsonOpt = False) -> None:
 @user_errors
 def space_sample(
     space: SpaceArg,
-    n: Annotated[int, typer.Option("--n", min=1, max=limits.MAX_SAMPLES, help="How many distinct candidates.")] = 5,
+    n: Annotated[
+        int, typer.Option("--n", metavar="N", min=1, max=limits.MAX_SAMPLES, help="How many distinct candidates.")
+    ] = 5,
     seed: SeedOpt = 0,
     classes: Annotated[
-        int | None, typer.Option("--classes", min=1, help="Number of classes (default: the space's).")
+        int | None, typer.Option("--classes", metavar="N", min=1, help="Number of classes (default: the space's).")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from inas.cli_common import DataDirOpt, DeviceOpt, JsonOpt, PrecisionOpt, console, print_json, user_errors
+from inas.cli_common import (
+    DataDirOpt,
+    DeviceOpt,
+    JsonOpt,
+    PrecisionOpt,
+    check_dataset,
+    check_device,
+    console,
+    print_json,
+    user_errors,
+)
 
 
 def _err(x: float | None) -> str:
@@ -16,30 +26,69 @@ def _err(x: float | None) -> str:
 
 @user_errors
 def train_command(
-    preset: Annotated[str | None, typer.Option("--preset", help="A preset name (see `inas model list`).")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="A JSON architecture config.")] = None,
+    preset: Annotated[
+        str | None, typer.Option("--preset", metavar="NAME", help="A preset name (see `inas model list`).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", metavar="FILE.json", help="A JSON architecture config.")
+    ] = None,
     dataset: Annotated[
-        str, typer.Option("--dataset", help="cifar10, cifar100, fashion-mnist, mnist, imagefolder:PATH, synthetic[:N].")
+        str,
+        typer.Option(
+            "--dataset",
+            metavar="NAME",
+            help="cifar10, cifar100, fashion-mnist, mnist, imagefolder:PATH, synthetic[:N].",
+        ),
     ] = "cifar10",
     data_dir: DataDirOpt = None,
     recipe_name: Annotated[
-        str, typer.Option("--recipe", help="inas (fast pipeline) or seed (the seed's training).")
+        str, typer.Option("--recipe", metavar="inas|seed", help="inas (fast pipeline) or seed (the seed's training).")
     ] = "inas",
-    epochs: Annotated[int | None, typer.Option("--epochs", min=1)] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1)] = None,
-    lr: Annotated[float | None, typer.Option("--lr", min=0.0)] = None,
-    optimizer: Annotated[str | None, typer.Option("--optimizer", help="sgd, adamw or adadelta.")] = None,
-    schedule: Annotated[str | None, typer.Option("--schedule", help="onecycle, cosine or step.")] = None,
-    weight_decay: Annotated[float | None, typer.Option("--weight-decay", min=0.0)] = None,
-    label_smoothing: Annotated[float | None, typer.Option("--label-smoothing", min=0.0)] = None,
-    augment: Annotated[str | None, typer.Option("--augment", help="crop_flip, flip or none.")] = None,
-    image_size: Annotated[int | None, typer.Option("--image-size", min=1, help="Train at this side.")] = None,
-    val_fraction: Annotated[float | None, typer.Option("--val-fraction", min=0.0, help="Held out to validate.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", metavar="N", min=1, help="Epochs (default: the recipe's).")
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            metavar="B",
+            min=1,
+            help="Training batch, refused if it does not fit memory (default: the recipe's, lowered to fit).",
+        ),
+    ] = None,
+    lr: Annotated[
+        float | None,
+        typer.Option("--lr", metavar="LR", min=0.0, help="Learning rate, onecycle's peak (default: the recipe's)."),
+    ] = None,
+    optimizer: Annotated[
+        str | None, typer.Option("--optimizer", metavar="NAME", help="sgd, adamw or adadelta.")
+    ] = None,
+    schedule: Annotated[
+        str | None, typer.Option("--schedule", metavar="NAME", help="onecycle, cosine or step.")
+    ] = None,
+    weight_decay: Annotated[
+        float | None,
+        typer.Option("--weight-decay", metavar="WD", min=0.0, help="On weights only, not BatchNorm or biases."),
+    ] = None,
+    label_smoothing: Annotated[
+        float | None,
+        typer.Option("--label-smoothing", metavar="S", min=0.0, help="Share of the target spread over all classes."),
+    ] = None,
+    augment: Annotated[str | None, typer.Option("--augment", metavar="NAME", help="crop_flip, flip or none.")] = None,
+    image_size: Annotated[
+        int | None, typer.Option("--image-size", metavar="S", min=1, help="Train at this side.")
+    ] = None,
+    val_fraction: Annotated[
+        float | None, typer.Option("--val-fraction", metavar="F", min=0.0, help="Held out to validate.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", metavar="N", help="Random seed, 0 to 2**32 - 1 (default: the recipe's).")
+    ] = None,
     precision: PrecisionOpt = None,
     device: DeviceOpt = "auto",
     save: Annotated[
-        Path | None, typer.Option("--save", help="Write the trained model here (a folder `inas.load_model` reads).")
+        Path | None,
+        typer.Option("--save", metavar="DIR", help="Write the trained model here (a folder `inas.load_model` reads)."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -67,6 +116,8 @@ def train_command(
     recipe = base.with_overrides({k: v for k, v in options.items() if v is not None}, where="option")
     if save is not None:
         check_out_dir(save, "--save")
+    check_dataset(dataset)  # before torch loads
+    check_device(device)
     _train(arch, recipe, dataset, data_dir, device, save, as_json, explicit_batch=batch_size is not None)
 
 
