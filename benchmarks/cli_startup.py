@@ -1,10 +1,12 @@
-"""How fast the CLI answers: `inas --version`, `inas --help` and `inas trials` on a 50-trial study, for
-this tree and for a reference revision of the repository (checked out in a temporary worktree), in one run.
+"""How fast the CLI answers: `inas --version`, `inas --help` and `inas trials` on a 50-trial study, and
+how fast it refuses a bad option (issue 26: each under 1 s, before torch, Ray or the data load), for this
+tree and for a reference revision of the repository (checked out in a temporary worktree), in one run.
 
 Each command runs as a fresh `python -m inas` process (what a user waits for); the figure is the median
-wall time of `--repeats` runs, and the ratio is reference / this tree.
+wall time of `--repeats` runs, and the ratio is reference / this tree. A refusal must exit with 2 (a tree
+where it exits otherwise shows `other exit`); the startup commands with 0.
 
-    python benchmarks/cli_startup.py [--reference REV] [--repeats 5]
+    python benchmarks/cli_startup.py [--reference REV] [--repeats 5] [--only refusals]
 """
 
 from __future__ import annotations
@@ -48,22 +50,56 @@ def make_study(folder: Path, n: int = 50) -> Path:
     return path
 
 
-def timed(tree: Path, args: list[str], cwd: Path, repeats: int) -> float:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    times = []
+# Bad options a user types, one per command family: each must be refused (exit 2) without loading torch,
+# Ray or the data. `bench` is the 50-trial study made in studies/ of the working folder.
+REFUSALS = {
+    "search --budget smok": ["search", "--space", "googlenet_depth", "--study", "fresh", "--budget", "smok"],
+    "search, study exists": ["search", "--space", "googlenet_depth", "--study", "bench", "--dataset", "synthetic"],
+    "search --dataset cifar11": ["search", "--space", "googlenet_depth", "--study", "fresh", "--dataset", "cifar11"],
+    "train --device gpu": ["train", "--preset", "seed/short4", "--dataset", "synthetic", "--device", "gpu"],
+    "export, no such study": ["export", "nosuch", "--out", "model"],
+    "trials, no such study": ["trials", "nosuch"],
+    "reproduce --variants Foo": ["reproduce", "seed-table", "--variants", "Foo"],
+}
+
+
+def run_once(tree: Path, args: list[str], cwd: Path) -> tuple[float, int]:
+    env = {k: v for k, v in os.environ.items() if k != "INAS_HOME"} | {"PYTHONPATH": str(tree)}
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "inas", *args], cwd=cwd, env=env, capture_output=True)
+    return time.perf_counter() - start, proc.returncode
+
+
+def timed(trees: tuple[Path, Path], args: list[str], cwd: Path, repeats: int, code: int = 0) -> list[float | None]:
+    """Median seconds of `repeats` runs of each tree, interleaved (a load that comes and goes weighs on
+    both alike); None for a tree where the command exits otherwise than with `code`."""
+    times: list[list[float]] = [[], []]
+    codes: list[set[int]] = [set(), set()]
     for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "inas", *args], cwd=cwd, env=env, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for i, tree in enumerate(trees):
+            seconds, rc = run_once(tree, args, cwd)
+            times[i].append(seconds)
+            codes[i].add(rc)
+    return [statistics.median(t) if c == {code} else None for t, c in zip(times, codes, strict=True)]
+
+
+def row(name: str, before: float | None, now: float | None) -> str:
+    def cell(t: float | None) -> str:
+        return "other exit" if t is None else f"{t:.2f} s"
+
+    ratio = f"{before / now:.1f}x" if before and now else "-"
+    return f"{name:<26} {cell(before):>20} {cell(now):>11} {ratio:>7}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", default="8c84e56", help="Git revision to compare with (before the redesign).")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", choices=("startup", "refusals"), help="Time only these commands.")
     args = parser.parse_args()
     commands = {"--version": ["--version"], "--help": ["--help"], "trials (50)": ["trials", "bench.db"]}
+    if args.only == "refusals":
+        commands = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         ref = tmp / "reference"
@@ -72,12 +108,15 @@ def main() -> None:
         )
         try:
             make_study(tmp)
+            (tmp / "studies").mkdir()
+            (tmp / "studies" / "bench.db").write_bytes((tmp / "bench.db").read_bytes())  # the default storage
             print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}")
-            print(f"{'command':<14} {'reference ' + args.reference:>20} {'this tree':>10} {'ratio':>7}")
+            print(f"{'command':<26} {'reference ' + args.reference:>20} {'this tree':>11} {'ratio':>7}")
             for name, argv in commands.items():
-                before = timed(ref, argv, tmp, args.repeats)
-                now = timed(ROOT, argv, tmp, args.repeats)
-                print(f"{name:<14} {before:>18.2f} s {now:>8.2f} s {before / now:>6.1f}x")
+                print(row(name, *timed((ref, ROOT), argv, tmp, args.repeats)), flush=True)
+            if args.only != "startup":
+                for name, argv in REFUSALS.items():
+                    print(row(name, *timed((ref, ROOT), argv, tmp, args.repeats, code=2)), flush=True)
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(ref)], cwd=ROOT, check=True, capture_output=True
