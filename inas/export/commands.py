@@ -28,6 +28,7 @@ BUDGET_HELP = (
     "batch 512), whatever budget the search used."
 )
 EPOCHS_HELP = "Epochs (default: the budget's)."
+BATCH_HELP = "Training batch, refused if it does not fit memory (default: the budget's, lowered to fit)."
 
 
 class ExportView:
@@ -92,6 +93,7 @@ def export_command(
     pick: Annotated[str | None, typer.Option("--pick", help=PICK_HELP)] = None,
     budget: Annotated[str, typer.Option("--budget", help=BUDGET_HELP)] = "standard",
     epochs: Annotated[int | None, typer.Option("--epochs", min=1, help=EPOCHS_HELP)] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help=BATCH_HELP)] = None,
     dataset: Annotated[str | None, typer.Option("--dataset", help="Dataset (default: the study's).")] = None,
     data_dir: DataDirOpt = None,
     device: DeviceOpt = "auto",
@@ -124,7 +126,7 @@ def export_command(
 
     forcing = forcing_precision(precision)
     set_threads()
-    settings = ExportSettings(trial, pick, epochs, dataset, data_dir, device, compile, onnx, budget)
+    settings = ExportSettings(trial, pick, epochs, dataset, data_dir, device, compile, onnx, budget, batch_size)
     with ExitStack() as stack:
         view = ExportView(stack)
         # --precision replaces the searched recipe's (default: as the trial was trained, resolved on this device).

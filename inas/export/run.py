@@ -50,6 +50,7 @@ class ExportSettings:
     compile: bool = False
     onnx: bool = False
     budget: str = DEFAULT_BUDGET  # a name in inas.search.BUDGETS, whatever budget the search used
+    batch_size: int | None = None  # None: the budget's, lowered to fit the device's memory
 
 
 @dataclass(frozen=True)
@@ -151,16 +152,18 @@ def candidate(ref: StudyRef, number: int) -> tuple[ArchConfig, TrainRecipe]:
     return ArchConfig.from_dict(record.arch, where=f"trial {number}: arch"), TrainRecipe(**record.recipe)
 
 
-def final_recipe(recipe: TrainRecipe, budget: Budget, epochs: int | None = None) -> TrainRecipe:
-    """The searched recipe at `budget`'s image size, batch and epochs (`epochs` overrides), trained on
-    train + validation: nothing held out."""
+def final_recipe(
+    recipe: TrainRecipe, budget: Budget, epochs: int | None = None, batch_size: int | None = None
+) -> TrainRecipe:
+    """The searched recipe at `budget`'s image size, batch and epochs (`epochs` and `batch_size`
+    override them), trained on train + validation: nothing held out."""
     values = {
         "val_fraction": 0.0,
         "epochs": epochs or budget.epochs,
         "image_size": budget.image_size,
-        "batch_size": budget.batch_size,
+        "batch_size": batch_size or budget.batch_size,
     }
-    return recipe.with_overrides(values, where="--epochs" if epochs else "--budget")
+    return recipe.with_overrides(values, where="--budget")
 
 
 def require_onnx() -> None:
@@ -216,15 +219,16 @@ def export(
         require_onnx()
     number = pick_trial(ref.study, s.trial, s.pick)
     arch, searched = candidate(ref, number)
-    recipe = final_recipe(searched, budget, s.epochs)
+    recipe = final_recipe(searched, budget, s.epochs, s.batch_size)
     dataset = s.dataset or ref.study.user_attrs.get(SETTINGS_KEY, {}).get(DATASET_KEY)
     if not dataset:
         raise InasError(f"study {shown(ref.name)} does not say its dataset; give --dataset")
     device = pick_device(s.device)
     data = load_dataset(dataset, s.data_dir)
     arch = arch.with_classes(data.num_classes)
-    # The budget's batch, or the largest that fits the memory free (as `inas train` does).
-    recipe, note = fit_batch(arch, recipe, device, False, images=len(data.train_x))
+    # The budget's batch, or the largest that fits the memory free (as `inas train` does); a batch
+    # asked for is kept, or refused when it does not fit.
+    recipe, note = fit_batch(arch, recipe, device, s.batch_size is not None, images=len(data.train_x))
     plan = ExportPlan(
         trial=number,
         study=ref.name,

@@ -153,13 +153,13 @@ def test_predict_bad_image(searched, tmp_path):
 
 def test_export_at_another_budget(searched, tmp_path):
     out = tmp_path / "smoke"
-    result = export(searched, out, "--trial", "0", "--budget", "smoke", "--epochs", "1")
+    result = export(searched, out, "--trial", "0", "--budget", "smoke", "--epochs", "1", "--batch-size", "20")
     assert result.exit_code == 0, result.output
     plan = result.stderr.splitlines()[0]
     assert "exporting trial 0 of tiny (" in plan and "full width, 16 px, 1 epoch (smoke budget) on 60 " in plan
-    assert "batch 32 on cpu; about " in plan
+    assert "batch 20 on cpu; about " in plan and "(measured 2 steps at " in plan  # 3 steps: 1 warm-up, 2 timed
     config = json.loads((out / "config.json").read_text())
-    assert config["input_size"] == 16 and config["recipe"]["batch_size"] == 32
+    assert config["input_size"] == 16 and config["recipe"]["batch_size"] == 20
 
 
 def test_an_unknown_budget_is_refused_before_anything_loads(tmp_path):

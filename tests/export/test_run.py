@@ -81,5 +81,6 @@ def test_the_budget_sets_size_batch_and_epochs_and_nothing_is_held_out():
     assert standard.val_fraction == 0.0 and standard.lr == 0.05  # the rest of the searched recipe stays
     assert final_recipe(searched, BUDGETS["paper"], epochs=30).epochs == 30
     assert final_recipe(searched, BUDGETS["proxy"]).image_size == 16
+    assert final_recipe(searched, BUDGETS["standard"], batch_size=128).batch_size == 128
     with pytest.raises(InasError, match="--budget"):
         final_recipe(TrainRecipe(), BUDGETS["standard"].__class__(0, 0, 1.0, 0, 512))
