@@ -125,8 +125,7 @@ def spread(frame, n: int) -> list[str]:
 def table(args: argparse.Namespace) -> None:
     import dataclasses
 
-    from inas.data.datasets import load_dataset
-    from inas.search.plan import subset
+    from inas.data.datasets import load_dataset, subset
     from inas.search.settings import BUDGETS
     from inas.space.registry import load_space
     from inas.train.recipe import TrainRecipe
@@ -188,9 +187,8 @@ def proxies(args: argparse.Namespace) -> None:
 
     import torch
 
-    from inas.data.datasets import load_dataset
+    from inas.data.datasets import load_dataset, subset
     from inas.model.config import scale_width
-    from inas.search.plan import subset
     from inas.search.prescreen import score_proxies
     from inas.search.settings import BUDGETS
     from inas.space.registry import load_space

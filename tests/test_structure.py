@@ -15,7 +15,8 @@ ALLOWED = {
     "space": {"model", "train"},  # train: only its plain recipe, checked below
     "train": {"model", "data"},
     "study": set(),
-    "search": {"model", "data", "train", "space", "study"},
+    "supernet": {"model", "data", "train", "space"},  # an evaluator a search uses, like train
+    "search": {"model", "data", "train", "space", "study", "supernet"},
     "report": {"study"},
     "export": {"model", "data", "train", "study", "search"},  # search: its budgets, the recipes export retrains at
     "reproduce": {"search", "study", "train"},

@@ -9,6 +9,7 @@ already hold their images as arrays, and ImageFolder images are decoded once.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -286,3 +287,13 @@ def load_dataset(spec: str, data_dir: str | Path | None = None, download: bool =
             )
         return synthetic(n_train=int(n), n_test=max(10, int(n) // 5))
     return DATASETS.get(spec)(Path(data_dir) if data_dir is not None else None, download)
+
+
+def subset(data: ImageData, fraction: float, seed: int) -> ImageData:
+    """A stratified fraction of the training set (the test set stays whole)."""
+    if fraction < 1:
+        keep, _ = stratified_split(data.train_y, fraction, seed)
+        data = dataclasses.replace(
+            data, name=f"{data.name}[{fraction:g}]", train_x=data.train_x[keep], train_y=data.train_y[keep]
+        )
+    return data

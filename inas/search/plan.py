@@ -9,8 +9,8 @@ from typing import Any
 
 import optuna
 
-from inas.data.datasets import ImageData, load_dataset, stratified_split
-from inas.errors import ConfigError, DataError, shown
+from inas.data.datasets import ImageData, load_dataset, subset
+from inas.errors import ConfigError, shown
 from inas.limits import MAX_PRESCREEN
 from inas.model.proxies import PROXIES
 from inas.search.candidate import Resolved, Screening, TrialCandidate, resolve_candidate
@@ -22,6 +22,7 @@ from inas.space.warmstart import warm_start_points
 from inas.study.choose import check_constraints, constraint_name, parse_constraints
 from inas.study.keys import DATASET_KEY, LATENCY_MS, MACS, PARAMS, RECIPE_KEY
 from inas.study.storage import check_study_name, check_url, default_storage
+from inas.train.loop import check_splits
 from inas.train.recipe import TrainRecipe
 
 # What --constraint may bound, all known before training: the first two measured on the meta device
@@ -135,26 +136,6 @@ def check_settings(s: SearchSettings) -> None:
     for name in s.objectives:
         OBJECTIVES.get(name, "--objectives")
     make_sampler(s.sampler, s.seed)  # a sampler that cannot be made is bad input, found now
-
-
-def subset(data: ImageData, fraction: float, seed: int) -> ImageData:
-    """A stratified fraction of the training set (the test set stays whole)."""
-    if fraction < 1:
-        keep, _ = stratified_split(data.train_y, fraction, seed)
-        data = dataclasses.replace(
-            data, name=f"{data.name}[{fraction:g}]", train_x=data.train_x[keep], train_y=data.train_y[keep]
-        )
-    return data
-
-
-def check_splits(data: ImageData, recipe: TrainRecipe) -> None:
-    """Every trial trains and validates on something: found now, not in every trial."""
-    val, train = stratified_split(data.train_y, recipe.val_fraction, recipe.seed)
-    if len(val) == 0 or len(train) == 0:
-        raise DataError(
-            f"{data.name}: {len(data.train_y)} training images leave {len(train)} to train and {len(val)} to "
-            "validate on; use more data (or a budget with a larger data fraction)"
-        )
 
 
 def plan_search(s: SearchSettings) -> SearchPlan:

@@ -126,6 +126,16 @@ def proxy_batch(data: ImageData, r: TrainRecipe, size: int, n: int = 64) -> torc
     return x
 
 
+def check_splits(data: ImageData, recipe: TrainRecipe) -> None:
+    """Every trial trains and validates on something: found now, not in every trial."""
+    val, train = stratified_split(data.train_y, recipe.val_fraction, recipe.seed)
+    if len(val) == 0 or len(train) == 0:
+        raise DataError(
+            f"{data.name}: {len(data.train_y)} training images leave {len(train)} to train and {len(val)} to "
+            "validate on; use more data (or a budget with a larger data fraction)"
+        )
+
+
 def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torch.device, channels_last: bool = False):
     """(train loader, validation loader or None, test loader), sharing the dataset's statistics."""
     if data.channels != arch.in_channels:
