@@ -112,7 +112,6 @@ def check_search_storage(url: str, name: str, resume: bool) -> bool:
     the URL, a read-only file, and whether the study exists exactly when --resume says so. Returns
     whether it exists. Writes nothing to a SQLite file (a server database gets Optuna's tables, as the
     search would give it); the search checks again, under the study's lock."""
-    import optuna
 
     check_url(url)
     db_file = sqlite_path(url)
@@ -123,7 +122,17 @@ def check_search_storage(url: str, name: str, resume: bool) -> bool:
         if resume:
             raise InasError(f"no study {shown(name)} to resume: {db_file} does not exist; drop --resume to start it")
         return False
-    storage = open_storage(url, create=db_file is None)
+    if db_file is not None:  # read with sqlite3: Optuna's storage (and its schema check) loads in seconds
+        check_sqlite_file(db_file)
+        names: list[str] = []
+        if db_file.stat().st_size:
+            uri = f"file:{quote(str(db_file.resolve()))}?mode=ro"
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)) as conn:
+                names = [row[0] for row in conn.execute("SELECT study_name FROM studies")]
+        return check_resume(names, name, url, resume)
+    import optuna
+
+    storage = open_storage(url, create=True)
     try:
         return check_resume(optuna.get_all_study_names(storage), name, url, resume)
     finally:
