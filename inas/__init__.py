@@ -13,11 +13,11 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-# Plain data, imported when first asked for (inas.search.settings imports no torch, Optuna or Ray).
+# Plain data, imported when first asked for (these modules import no torch, Optuna or Ray).
 _LAZY = {
     "SearchSettings": "inas.search.settings",
-    "Budget": "inas.search.settings",
-    "BUDGETS": "inas.search.settings",
+    "Budget": "inas.train.budget",
+    "BUDGETS": "inas.train.budget",
     "SearchSummary": "inas.search.runner",
 }
 __all__ = ["BUDGETS", "Budget", "SearchSettings", "SearchSummary", "load_model", "predict", "run_search"]

@@ -18,7 +18,7 @@ ALLOWED = {
     "supernet": {"model", "data", "train", "space"},  # an evaluator a search uses, like train
     "search": {"model", "data", "train", "space", "study", "supernet"},
     "report": {"study"},
-    "export": {"model", "data", "train", "study", "search"},  # search: its budgets, the recipes export retrains at
+    "export": {"model", "data", "train", "study"},
     "reproduce": {"search", "study", "train"},
 }
 TOP_LEVEL = {"errors", "files", "checks", "limits", "registry", "lazy", "cli_common"}

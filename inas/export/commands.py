@@ -108,7 +108,7 @@ def export_command(
     First it prints what it will train and how long that should take, timed on its first steps.
 
     The folder holds model.safetensors, config.json, metrics.json, README.md (and model.onnx)."""
-    from inas.search.settings import BUDGETS
+    from inas.train.budget import BUDGETS
 
     BUDGETS.get(budget, "--budget")  # a bad name is refused before torch or the study is loaded
     from inas.cli_common import check_dataset, check_device, check_precision

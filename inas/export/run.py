@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -19,13 +19,11 @@ from inas.model.config import ArchConfig
 from inas.study.keys import DATASET_KEY, SETTINGS_KEY
 from inas.study.load import StudyRef
 from inas.study.record import TrialRecord
+from inas.train.budget import BUDGETS, Budget
 from inas.train.bundle import METRICS, ONNX, BundleConfig, describe, model_card, write_bundle
 from inas.train.loop import BatchCallback, EpochCallback, pick_device, train
 from inas.train.memory import fit_batch
 from inas.train.recipe import TrainRecipe
-
-if TYPE_CHECKING:
-    from inas.search.settings import Budget
 
 ONNX_TOLERANCE = 1e-3  # max |logit difference| relative to the logits' scale
 
@@ -49,7 +47,7 @@ class ExportSettings:
     device: str = "auto"
     compile: bool = False
     onnx: bool = False
-    budget: str = DEFAULT_BUDGET  # a name in inas.search.BUDGETS, whatever budget the search used
+    budget: str = DEFAULT_BUDGET  # a name in inas.train.budget.BUDGETS, whatever budget the search used
     batch_size: int | None = None  # None: the budget's, lowered to fit the device's memory
 
 
@@ -211,7 +209,6 @@ def export(
     `on_plan` hears what will train before it trains; `on_estimate` how long it should take, from its
     first steps, before any `on_batch` or `on_epoch`."""
     from inas.export.pick import pick_trial
-    from inas.search.settings import BUDGETS
 
     budget = BUDGETS.get(s.budget, "--budget")
     check_out_dir(out)  # before hours of training, not after

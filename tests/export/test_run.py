@@ -7,7 +7,7 @@ import torch
 
 from inas.errors import InasError
 from inas.export.run import ESTIMATE_STEPS, Estimate, ExportPlan, StepClock, final_recipe
-from inas.search.settings import BUDGETS
+from inas.train.budget import BUDGETS
 from inas.train.recipe import TrainRecipe
 
 PLAN = ExportPlan(
