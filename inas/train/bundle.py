@@ -380,9 +380,10 @@ A GoogLeNet / Inception candidate from inas ({where}), trained from scratch on t
 ```python
 import inas
 model = inas.load_model("path/to/this/folder")  # eval mode; model.config, model.bundle
+inas.predict(model, ["image.png"])  # top-5 classes; model(model.preprocess(images)) for the logits
 ```
 
 Inputs: {config.arch.in_channels}-channel images resized to {config.input_size}x{config.input_size}, scaled to [0, 1]
 and normalised with mean {[round(v, 4) for v in config.mean]} and std {[round(v, 4) for v in config.std]}
-(`inas predict` does this). Made with inas {config.inas_version} and torch {config.torch_version}.
+(`model.preprocess` and `inas predict` do this). Made with inas {config.inas_version} and torch {config.torch_version}.
 """
