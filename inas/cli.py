@@ -19,6 +19,7 @@ from inas.report.commands import compare_command, dashboard_command, report_comm
 from inas.reproduce.commands import reproduce_app
 from inas.search.commands import search_command
 from inas.space.commands import space_app
+from inas.supernet.commands import supernet_app
 from inas.train.commands import train_command
 
 app = typer.Typer(
@@ -51,6 +52,7 @@ app.add_typer(space_app, name="space")
 app.add_typer(model_app, name="model")
 app.command("train")(train_command)
 app.command("search")(search_command)
+app.add_typer(supernet_app, name="supernet")
 # looking at studies
 app.command("report")(report_command)
 app.command("trials")(trials_command)

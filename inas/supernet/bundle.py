@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -39,7 +40,8 @@ from inas.train.bundle import sha256
 from inas.train.recipe import TrainRecipe, validate_recipe
 
 FORMAT = "inas-supernet/1"
-WEIGHTS, CONFIG, RESUME = "supernet.safetensors", "supernet.json", "resume.safetensors"
+WEIGHTS, CONFIG, RESUME, RESUME_JSON = "supernet.safetensors", "supernet.json", "resume.safetensors", "resume.json"
+TORCH_RNG = "torch_rng"  # the resume file's tensor of torch's generator state
 # fp32 weights of the largest network inas builds, and an optimizer's two moments (AdamW) of them
 MAX_WEIGHTS_BYTES = limits.MAX_PARAMS * 4 + (16 << 20)
 MAX_RESUME_BYTES = 2 * MAX_WEIGHTS_BYTES
@@ -231,16 +233,16 @@ def load_supernet(folder: str | Path, device: str | torch.device = "cpu") -> tup
 
 def resume_state(folder: Path, info: SupernetInfo, supernet: Supernet) -> SupernetState:
     """The state a killed run left at its last finished epoch (optimizer, schedule, draws)."""
-    extra = read_json(folder / "resume.json", SupernetError, "train the supernet again without --resume")
+    extra = read_json(folder / RESUME_JSON, SupernetError, "train the supernet again without --resume")
     tensors = _checked_file(folder / RESUME, MAX_RESUME_BYTES, info.resume_sha256)
     if not isinstance(extra, dict) or extra.get("epoch") != info.epochs_done:
-        raise _bad(folder / "resume.json", "is not of the epoch supernet.json records")
+        raise _bad(folder / RESUME_JSON, "is not of the epoch supernet.json records")
     optimizer = extra.get("optimizer")
     if not isinstance(optimizer, dict) or not isinstance(optimizer.get("state"), dict):
-        raise _bad(folder / "resume.json", "`optimizer` is not an optimizer's state")
+        raise _bad(folder / RESUME_JSON, "`optimizer` is not an optimizer's state")
     for index, names in optimizer["state"].items():
         if not isinstance(names, dict):
-            raise _bad(folder / "resume.json", "`optimizer.state` is malformed")
+            raise _bad(folder / RESUME_JSON, "`optimizer.state` is malformed")
         for name, value in list(names.items()):
             if value == "tensor":
                 key = f"{index}.{name}"
@@ -251,14 +253,19 @@ def resume_state(folder: Path, info: SupernetInfo, supernet: Supernet) -> Supern
     rng = extra.get("rng")
     try:
         rng_state = (rng[0], tuple(rng[1]), rng[2])
-    except (TypeError, IndexError, KeyError):
-        raise _bad(folder / "resume.json", "`rng` is not a generator's state") from None
+        random.Random().setstate(rng_state)  # checks what it holds
+    except (TypeError, IndexError, KeyError, ValueError, OverflowError):
+        raise _bad(folder / RESUME_JSON, "`rng` is not a generator's state") from None
+    torch_rng = tensors.get(TORCH_RNG)
+    if torch_rng is not None and (torch_rng.dtype != torch.uint8 or torch_rng.shape != torch.get_rng_state().shape):
+        raise _bad(folder / RESUME, "its generator state is not torch's")
     return SupernetState(
         epoch=info.epochs_done,
         model=supernet.state_dict(),
         optimizer=optimizer,
         scheduler=extra.get("scheduler") if isinstance(extra.get("scheduler"), dict) else {},
         rng=rng_state,
+        torch_rng=torch_rng,
         history=[SupernetEpoch(**h) for h in info.history],
     )
 
@@ -293,6 +300,8 @@ def write_epoch(folder: Path, info: SupernetInfo, state: SupernetState) -> Super
                 tensors[f"{index}.{name}"] = value.detach().cpu().contiguous()
                 value = "tensor"
             optimizer["state"][str(index)][name] = value
+    if state.torch_rng is not None:
+        tensors[TORCH_RNG] = state.torch_rng
     _replace(folder, RESUME, lambda p: save_file(tensors, p, metadata={"format": FORMAT}))
     rng = state.rng
     extra = {
@@ -301,7 +310,7 @@ def write_epoch(folder: Path, info: SupernetInfo, state: SupernetState) -> Super
         "scheduler": state.scheduler,
         "rng": [rng[0], list(rng[1]), rng[2]],
     }
-    _replace(folder, "resume.json", lambda p: p.write_text(json.dumps(extra) + "\n"))
+    _replace(folder, RESUME_JSON, lambda p: p.write_text(json.dumps(extra) + "\n"))
     info = SupernetInfo(
         **{
             **info.__dict__,

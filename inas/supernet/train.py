@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from inas.data.datasets import ImageData
+from inas.errors import InasError
 from inas.model.config import ArchConfig
 from inas.supernet.layout import SupernetLayout, largest, random_candidate, smallest
 from inas.supernet.net import Supernet
@@ -49,6 +50,7 @@ class SupernetState:
     optimizer: dict[str, Any] = field(default_factory=dict)
     scheduler: dict[str, Any] = field(default_factory=dict)
     rng: Any = None  # random.Random.getstate() of the candidate draws
+    torch_rng: torch.Tensor | None = None  # torch's CPU generator (dropout), so a resumed run is the same run
     history: list[SupernetEpoch] = field(default_factory=list)
 
 
@@ -87,10 +89,17 @@ def train_supernet(
     rng = random.Random(recipe.seed)
     state = state or SupernetState()
     if state.epoch:
-        supernet.load_state_dict(state.model)
-        opt.load_state_dict(state.optimizer)
-        sched.load_state_dict(state.scheduler)
-        rng.setstate(state.rng)
+        try:
+            supernet.load_state_dict(state.model)
+            opt.load_state_dict(state.optimizer)
+            sched.load_state_dict(state.scheduler)
+            rng.setstate(state.rng)
+            if state.torch_rng is not None:
+                torch.set_rng_state(state.torch_rng)
+        except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as e:
+            raise InasError(
+                f"the saved state does not fit this supernet ({str(e).splitlines()[0][:200] if str(e) else type(e).__name__}); train again without --resume"
+            ) from None
 
     def draw() -> ArchConfig:
         return layout.trained(random_candidate(space, rng, classes).arch)
@@ -137,6 +146,7 @@ def train_supernet(
             optimizer=opt.state_dict(),
             scheduler=sched.state_dict(),
             rng=rng.getstate(),
+            torch_rng=torch.get_rng_state(),
             history=[*state.history, record],
         )
         if on_epoch is not None and on_epoch(record, state) is False:
