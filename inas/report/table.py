@@ -56,6 +56,20 @@ def fit_table(frame: pd.DataFrame, width: int) -> tuple[str, list[str]]:
         if column in shown_frame:
             shown_frame[column] = shown_frame[column].map(_cut)
     floats = {c: _number for c in shown_frame.columns if pd.api.types.is_float_dtype(shown_frame[c])}
+    # Each column rendered alone, left to right until the table is full: pandas lays columns out side by
+    # side, one space apart, so their widths add up, and the table is their lines joined (10,000 rows:
+    # one rendering of the columns kept, not one of the whole frame per column dropped).
+    columns: list[list[str]] = []
+    for i in range(len(shown_frame.columns)):
+        lines = shown_frame.iloc[:, [i]].to_string(index=False, na_rep="-", formatters=floats).splitlines()
+        if len({len(line) for line in lines}) != 1:  # not a plain right-justified block: render as a whole
+            break
+        if len(columns) >= 2 and sum(len(c[0]) + 1 for c in columns) + len(lines[0]) > width:
+            return "\n".join(map(" ".join, zip(*columns, strict=True))), [str(c) for c in shown_frame.columns[i:]]
+        columns.append(lines)
+    else:
+        if columns:  # every column fits
+            return "\n".join(map(" ".join, zip(*columns, strict=True))), []
     dropped: list[str] = []
     while True:
         text = shown_frame.to_string(index=False, na_rep="-", formatters=floats)
