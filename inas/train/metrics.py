@@ -42,7 +42,7 @@ class TrainResult:
     test_top5: float | None = None
     train_seconds: float = 0.0  # the training epochs' wall clock (evaluation apart)
     eval_seconds: float = 0.0
-    step_seconds: float | None = None  # the median training step after the warm-up (`StepTimer`)
+    step_seconds: float | None = None  # the median training step after the warm-up, as `StepTimer` times it
     train_steps: int = 0  # optimizer steps taken
     images_per_second: float = 0.0
     peak_memory_bytes: int | None = None
@@ -64,8 +64,9 @@ class TrainResult:
 
     @property
     def robust_train_seconds(self) -> float | None:
-        """The training time at the median step's pace (`median step x steps`): the wall clock without
-        the stalls a busy machine adds to some steps, and without evaluation and warm-up."""
+        """The training time at the median step's pace (`median step x steps`), evaluation and warm-up
+        apart, each step timed as `StepTimer` does: what a competing process on the same machine does
+        not lengthen, where the wall clock (`train_seconds`) grows with it."""
         return None if self.step_seconds is None else self.step_seconds * self.train_steps
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,12 +77,16 @@ class TrainResult:
 
 
 class StepTimer:
-    """Each training step's seconds, between marks set at step boundaries: the host's clock on a CPU
-    (its work is done when the call returns), CUDA events on a GPU (no host sync per step; read after
-    the epoch's sync). `median()` leaves the run's first `WARMUP_STEPS` out."""
+    """Each training step's seconds, between marks set at step boundaries. On a GPU, the device's time
+    by CUDA events (no host sync per step; read after the epoch's sync). On a CPU, the process's CPU
+    time shared over its `threads`: the time the step takes with its cores to itself, which a competing
+    process does not lengthen (it takes the cores from the step, and the wall clock grows; on a shared
+    2-core machine a spinning neighbour doubled the wall clock and moved this figure by under 10%,
+    benchmarks/RESULTS.md). `median()` leaves the run's first `WARMUP_STEPS` out."""
 
-    def __init__(self, device: torch.device):
+    def __init__(self, device: torch.device, threads: int | None = None):
         self.cuda = device.type == "cuda"
+        self.threads = max(1, threads or torch.get_num_threads())
         self.seconds: list[float] = []  # every step timed so far, in order
         self._marks: list[Any] = []
 
@@ -90,7 +95,7 @@ class StepTimer:
             event = torch.cuda.Event(enable_timing=True)
             event.record()
             return event
-        return time.perf_counter()
+        return time.process_time()
 
     def start(self) -> None:
         """At an epoch's start, before its first batch is fetched."""
@@ -106,7 +111,7 @@ class StepTimer:
         if self.cuda:
             self.seconds += [a.elapsed_time(b) / 1000 for a, b in pairs]
         else:
-            self.seconds += [b - a for a, b in pairs]
+            self.seconds += [(b - a) / self.threads for a, b in pairs]
         self._marks = []
 
     def median(self) -> float | None:

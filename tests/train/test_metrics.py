@@ -1,4 +1,5 @@
-"""The robust training time: each step timed between marks, the median after the warm-up, times the steps."""
+"""The robust training time: each step timed between marks (on a CPU, the process's CPU time shared
+over its threads), the median after the warm-up, times the steps."""
 
 import torch
 
@@ -7,8 +8,8 @@ from inas.train.metrics import WARMUP_STEPS, StepTimer, TrainResult
 
 def test_the_median_step_leaves_the_warm_up_and_stalls_out(monkeypatch):
     clock = iter([0.0, 5.0, 5.1, 5.2, 9.2, 9.3])  # a 5 s first step, a 4 s stall, three 0.1 s steps
-    monkeypatch.setattr("inas.train.metrics.time.perf_counter", lambda: next(clock))
-    timer = StepTimer(torch.device("cpu"))
+    monkeypatch.setattr("inas.train.metrics.time.process_time", lambda: next(clock))
+    timer = StepTimer(torch.device("cpu"), threads=1)
     timer.start()
     for _ in range(5):
         timer.mark()
@@ -32,3 +33,14 @@ def test_epochs_add_up_and_one_step_is_its_own_median():
     timer.mark()
     timer.stop()
     assert len(timer.seconds) == 3  # the time between epochs (evaluation) is no step's
+
+
+def test_cpu_time_is_shared_over_the_threads(monkeypatch):
+    clock = iter([0.0, 4.0, 8.0])  # two threads busy for 2 s a step: 4 s of CPU time each
+    monkeypatch.setattr("inas.train.metrics.time.process_time", lambda: next(clock))
+    timer = StepTimer(torch.device("cpu"), threads=2)
+    timer.start()
+    timer.mark()
+    timer.mark()
+    timer.stop()
+    assert timer.seconds == [2.0, 2.0]
