@@ -20,6 +20,20 @@ from inas.study.keys import CURVE_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, PARAMS, 
 
 # How far beyond the worst complete trial the hypervolume's reference point lies, per objective.
 REFERENCE_MARGIN = 1.1
+# How many dominated (or pruned) trials a figure draws at most: the Pareto front is always drawn whole.
+# Plotly's page holds every point with its hover text (a trial's 36 choices): 10,000 trials drawn
+# whole made a 37 MB report that a browser takes seconds to open.
+MAX_POINTS = 1000
+
+
+def thin(rows: pd.DataFrame, limit: int = MAX_POINTS, seed: int = 0) -> pd.DataFrame:
+    """At most `limit` of `rows`, drawn at random (seeded: the same report each time), in their order."""
+    return rows if len(rows) <= limit else rows.sample(n=limit, random_state=seed).sort_index()
+
+
+def shown_words(shown: int, total: int, what: str = "dominated trials") -> str:
+    """What a thinned figure says of itself: '2,000 of 9,500 dominated trials shown (drawn at random)'."""
+    return f"{shown:,} of {total:,} {what} shown (drawn at random)" if shown < total else ""
 
 
 def pareto_info(study: optuna.Study) -> pd.DataFrame:
@@ -61,13 +75,23 @@ def hypervolume_history(frame: pd.DataFrame, objectives: Sequence[str], referenc
     as a fraction of the box between the origin and the reference point (all objectives are >= 0)."""
     finished = frame[frame["state"].isin(["complete", "pruned", "fail"])].sort_values("number")
     box = float(np.prod(reference)) if len(reference) else math.nan
-    rows, points = [], np.empty((0, len(objectives)))
-    for _, row in finished.iterrows():
-        if row["state"] == "complete":
-            points = np.vstack([points, row[list(objectives)].to_numpy(dtype=float)])
-        hv = hypervolume(points, reference)
-        rows.append({"number": int(row["number"]), "hypervolume": hv, "fraction": hv / box if box else math.nan})
-    return pd.DataFrame(rows, columns=["number", "hypervolume", "fraction"])
+    # Only the front so far counts: a point that one of it dominates (or equals) adds nothing, so the
+    # volume is computed again only when the front changes (10,000 trials: a few hundred times).
+    front, hv, volumes = np.empty((0, len(objectives))), 0.0, []
+    values = finished[list(objectives)].to_numpy(dtype=float)
+    for complete, point in zip(finished["state"].to_numpy() == "complete", values, strict=True):
+        if complete and not np.any(np.all(front <= point, axis=1)):
+            front = np.vstack([front[~np.all(point <= front, axis=1)], point])
+            hv = hypervolume(front, reference)
+        volumes.append(hv)
+    return pd.DataFrame(
+        {
+            "number": finished["number"].astype(int).to_numpy(),
+            "hypervolume": np.array(volumes, dtype=float),
+            "fraction": np.array(volumes, dtype=float) / box if box else math.nan,
+        },
+        columns=["number", "hypervolume", "fraction"],
+    )
 
 
 def curves(study: optuna.Study, numbers: Sequence[int]) -> pd.DataFrame:
