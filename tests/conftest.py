@@ -8,10 +8,15 @@ import pytest
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory):
-    """Tests keep inas's cache (decoded image folders) to themselves, never in the user's ~/.cache."""
+    """Tests keep inas's cache (decoded image folders) to themselves, never in the user's ~/.cache, and
+    find studies where each test runs, whatever INAS_HOME the developer's shell sets (a test that wants
+    one sets it itself)."""
     os.environ["INAS_CACHE"] = str(tmp_path_factory.mktemp("inas-cache"))
+    home = os.environ.pop("INAS_HOME", None)
     yield
     os.environ.pop("INAS_CACHE", None)
+    if home is not None:
+        os.environ["INAS_HOME"] = home
 
 
 @pytest.fixture(scope="session")
