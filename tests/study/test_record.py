@@ -65,7 +65,7 @@ def test_copies_of_a_front_member_are_not_more_members():
 PACKAGE = Path(__file__).resolve().parents[2] / "inas"
 # Packages below the study: they cannot import it, and write formats of their own with some of the same
 # words (TrainResult's dict, a model folder's metrics.json, `inas space sample --json`).
-BELOW_THE_STUDY = ("model", "data", "space", "train")
+BELOW_THE_STUDY = ("model", "data", "space", "train", "supernet")
 
 
 def record_keys() -> set[str]:
