@@ -77,6 +77,7 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, device, 
     from inas.train.normalise import normalisation
     from inas.train.progress import PassProgress, duration
     from inas.train.recipe import TrainRecipe
+    from inas.train.threads import set_threads
 
     recipe = dataclasses.replace(
         TrainRecipe(), epochs=plan.epochs, batch_size=plan.batch_size, image_size=plan.image_size, seed=seed
@@ -85,6 +86,7 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, device, 
     check_splits(data, recipe)
     layout = supernet_layout(loaded, data.num_classes, data.channels, plan.width)
     torch_device = pick_device(device)
+    set_threads()
     state = None
     if resume:
         supernet, info = load_supernet(out, torch_device)
