@@ -115,7 +115,7 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, device, 
     n_train = len(data.train_y) - round(len(data.train_y) * recipe.val_fraction)
     typer.echo(
         f"training the supernet of {loaded.name} on {n_train:,} {dataset} images ({plan.fidelity()}), "
-        f"{recipe.epochs} epochs, {2 + n_random} candidates a step, on {torch_device}",
+        f"{2 + n_random} candidates a step, on {torch_device}",
         err=True,
     )
 

@@ -21,6 +21,7 @@ from inas.train.bundle import (
     metrics_of,
     model_card,
     read_config,
+    read_metrics,
     shown_figures,
     write_bundle,
 )
@@ -166,3 +167,9 @@ def test_preprocess_refuses_what_would_mislead(tmp_path, trained, images, messag
     loaded = inas.load_model(write(tmp_path, trained))
     with pytest.raises(InasError, match=message):
         loaded.preprocess(images)
+
+
+def test_metrics_say_what_the_speed_was_measured_in(tmp_path, trained):
+    metrics = read_metrics(write(tmp_path, trained))
+    assert metrics["precision"] in ("fp32", "bf16") and metrics["memory_format"] in ("contiguous", "channels_last")
+    assert metrics["threads"] >= 1
