@@ -14,6 +14,7 @@ from inas.cli_common import StorageOpt, StudyArg, fail, user_errors
 from inas.errors import InasError, shown
 
 FORMATS = ("table", "csv", "json", "markdown")
+DASHBOARD_REFRESH_S = 5.0  # how old the dashboard's trials may be before it reads the new ones
 
 
 @user_errors
@@ -170,6 +171,7 @@ def dashboard_command(
     from optuna_dashboard import run_server
 
     from inas.study.load import open_study
+    from inas.study.snapshot import Snapshot
 
     ref = open_study(study, storage)
     try:
@@ -188,4 +190,6 @@ def dashboard_command(
     study_id = ref.study_id
     typer.echo(f"optuna-dashboard: http://{host}:{port}/dashboard/studies/{study_id}  (Ctrl-C stops it)", err=True)
     with contextlib.suppress(KeyboardInterrupt):
-        run_server(ref.url, host=host, port=port)
+        # The trials through inas's snapshot, read again every few seconds from the first unfinished one
+        # on: optuna-dashboard's own reading of every trial through Optuna takes a minute on 10,000.
+        run_server(Snapshot(ref.storage, max_age_s=DASHBOARD_REFRESH_S), host=host, port=port)

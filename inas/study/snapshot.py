@@ -19,6 +19,8 @@ import copy
 import datetime as dt
 import json
 import math
+import threading
+import time
 from collections.abc import Container, Sequence
 from typing import Any
 
@@ -47,18 +49,18 @@ def _json_all(texts: list[str]) -> list[Any]:
     return json.loads("[" + ",".join(texts) + "]") if texts else []
 
 
-def read_trials(storage: RDBStorage, study_id: int) -> list[FrozenTrial] | None:
-    """Every trial of the study, by number, as Optuna's `get_all_trials` builds them; None (read
+def read_trials(storage: RDBStorage, study_id: int, since: int = 0) -> list[FrozenTrial] | None:
+    """Every trial of the study from number `since` on, as Optuna's `get_all_trials` builds them; None (read
     through Optuna then) when the storage's schema is not one `KNOWN_SCHEMAS` names, or a parameter
     has different distributions in different trials (each row would need its own)."""
     from sqlalchemy import text
 
     if storage.get_current_version() not in KNOWN_SCHEMAS:
         return None
-    of_study = "JOIN trials t ON t.trial_id = x.trial_id WHERE t.study_id = :sid"
+    of_study = "JOIN trials t ON t.trial_id = x.trial_id WHERE t.study_id = :sid AND t.number >= :since"
     queries = {
         "trials": "SELECT trial_id, number, state, datetime_start, datetime_complete FROM trials "
-        "WHERE study_id = :sid ORDER BY number",
+        "WHERE study_id = :sid AND number >= :since ORDER BY number",
         "values": f"SELECT x.trial_id, x.objective, x.value, x.value_type FROM trial_values x {of_study} "
         "ORDER BY x.trial_id, x.objective",
         # Each parameter's distribution once: Optuna repeats its JSON in every trial's row.
@@ -74,9 +76,9 @@ def read_trials(storage: RDBStorage, study_id: int) -> list[FrozenTrial] | None:
     with storage.engine.connect() as conn, conn.begin():  # one transaction: a consistent picture
         if conn.dialect.name == "sqlite":  # the driver's own rows (plain tuples): a second less on 10,000 trials
             cursor = conn.connection.cursor()
-            rows = {k: cursor.execute(q, {"sid": study_id}).fetchall() for k, q in queries.items()}
+            rows = {k: cursor.execute(q, {"sid": study_id, "since": since}).fetchall() for k, q in queries.items()}
         else:
-            rows = {k: conn.execute(text(q), {"sid": study_id}).all() for k, q in queries.items()}
+            rows = {k: conn.execute(text(q), {"sid": study_id, "since": since}).all() for k, q in queries.items()}
     named = {}
     for name, text_ in rows["dists"]:
         named.setdefault(name, []).append(json_to_distribution(text_))
@@ -123,20 +125,39 @@ def read_trials(storage: RDBStorage, study_id: int) -> list[FrozenTrial] | None:
 
 class Snapshot(BaseStorage):
     """`storage` with each study's trials read once (`read_trials`) and served from memory. Writes go
-    to `storage` and drop the snapshot. For readers: a search keeps writing to the storage itself."""
+    to `storage` and drop the snapshot. A search keeps writing to the storage itself: with `max_age_s`
+    (a dashboard watching a search), a snapshot older than that reads again the trials from the first
+    unfinished one on (a finished trial never changes), as Optuna's own cache does."""
 
-    def __init__(self, storage: BaseStorage):
+    def __init__(self, storage: BaseStorage, max_age_s: float | None = None):
         self.storage = storage
+        self.max_age_s = max_age_s
         self._trials: dict[int, list[FrozenTrial]] = {}
+        self._read_at: dict[int, float] = {}
+        self._lock = threading.Lock()  # a dashboard answers requests from several threads
+
+    def _read(self, study_id: int, since: int = 0) -> list[FrozenTrial]:
+        found = read_trials(self.storage, study_id, since) if isinstance(self.storage, RDBStorage) else None
+        if found is None:
+            found = self.storage.get_all_trials(study_id, False)[since:]
+        return found
 
     def trials(self, study_id: int) -> list[FrozenTrial]:
-        if study_id not in self._trials:
-            found = read_trials(self.storage, study_id) if isinstance(self.storage, RDBStorage) else None
-            self._trials[study_id] = found if found is not None else self.storage.get_all_trials(study_id, False)
-        return self._trials[study_id]
+        with self._lock:
+            held = self._trials.get(study_id)
+            if held is None:
+                held = self._read(study_id)
+            elif self.max_age_s is not None and time.monotonic() - self._read_at[study_id] > self.max_age_s:
+                done = next((i for i, t in enumerate(held) if not t.state.is_finished() or t.number != i), len(held))
+                held = held[:done] + self._read(study_id, done)
+            else:
+                return held
+            self._trials[study_id], self._read_at[study_id] = held, time.monotonic()
+            return held
 
     def _written(self, result: Any = None) -> Any:
-        self._trials.clear()
+        with self._lock:
+            self._trials.clear()
         return result
 
     # Reads served from the snapshot.

@@ -97,3 +97,21 @@ def test_another_schema_is_read_through_optuna(tmp_path, monkeypatch):
     ref = open_study(str(tmp_path / "v.db"))
     assert snapshot.read_trials(ref.storage, ref.study_id) is None
     assert len(ref.study.get_trials(deepcopy=False)) == 5
+
+
+def test_a_refreshing_snapshot_reads_what_a_search_wrote_since(tmp_path):
+    from inas.study.snapshot import Snapshot
+
+    url = f"sqlite:///{tmp_path}/v.db"
+    study = _varied_study(url)  # trial 4 is RUNNING
+    ref = open_study(str(tmp_path / "v.db"))
+    live = optuna.load_study(study_name="varied", storage=Snapshot(ref.storage, max_age_s=0.0))
+    assert [t.state.name for t in live.get_trials(deepcopy=False)][-1] == "RUNNING"
+    study.tell(4, [0.5, 1.0])  # the search, through its own storage
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    states = [t.state.name for t in live.get_trials(deepcopy=False)]
+    assert states == ["COMPLETE", "PRUNED", "FAIL", "COMPLETE", "COMPLETE", "FAIL"]
+    frozen = optuna.load_study(study_name="varied", storage=Snapshot(ref.storage))
+    n = len(frozen.get_trials(deepcopy=False))
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    assert len(frozen.get_trials(deepcopy=False)) == n  # without max_age_s: read once
