@@ -28,6 +28,7 @@ RECIPE_KEY = "recipe"
 ARCH_HASH = "arch_hash"
 PARAMS = "params"
 MACS = "macs"
+EVALUATOR = "evaluator"  # what scored a candidate: supernet:<hash> (absent: its trial trained it)
 TRAIN_SECONDS = "train_seconds"  # the training epochs' wall clock: what a busy machine lengthens
 STEP_SECONDS = "step_seconds"  # the median training step, after the warm-up
 TRAIN_STEPS = "train_steps"

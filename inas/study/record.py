@@ -68,6 +68,7 @@ class TrialRecord:
     params: int | None = None
     macs: int | None = None
     train_width: float | None = None  # below 1: the errors come from a reduced-width copy of the network
+    evaluator: str | None = None  # supernet:<hash>: scored with the weights it inherits (eval_seconds: how long)
     train_seconds: float | None = None  # the training epochs' wall clock (evaluation apart)
     step_seconds: float | None = None  # the median training step after the warm-up
     train_steps: int | None = None
