@@ -21,12 +21,16 @@ from inas.errors import ConfigError, shown
 from inas.limits import MAX_PRESCREEN
 from inas.search.settings import (
     BUDGETS,
+    CALIBRATION_IMAGES,
     DEFAULT_BUDGET,
     DEFAULT_OBJECTIVES,
     DEFAULT_SAMPLER,
+    MAX_CALIBRATION_IMAGES,
     OBJECTIVES,
     SAMPLERS,
+    TRAIN_EVALUATOR,
     parse_objectives,
+    supernet_folder,
 )
 from inas.study.keys import LATENCY_MS, MACS, NASWOT, PARAMS, SYNFLOW
 
@@ -36,8 +40,14 @@ CONSTRAINABLE = (PARAMS, MACS, LATENCY_MS)
 PRESCREEN_PROXIES = (NASWOT, SYNFLOW)
 
 
+def given_options(ctx: typer.Context, *names: str) -> set[str]:
+    """Which of the command's parameters `names` the user gave (not their defaults)."""
+    return {n for n in names if ctx.get_parameter_source(n).name not in ("DEFAULT", "DEFAULT_MAP")}
+
+
 @user_errors
 def search_command(
+    ctx: typer.Context,
     space: Annotated[
         str, typer.Option("--space", metavar="NAME|PATH", help="A built-in space name or a path to a YAML file.")
     ],
@@ -137,6 +147,22 @@ def search_command(
         ),
     ] = NASWOT,
     precision: PrecisionOpt = None,
+    evaluator: Annotated[
+        str,
+        typer.Option(
+            "--evaluator",
+            metavar="train|supernet:DIR",
+            help="train: train every candidate; supernet:DIR: score each in about a second with the weights it inherits from `inas supernet train --out DIR`, on that supernet's dataset and budget (see README).",
+        ),
+    ] = TRAIN_EVALUATOR,
+    calibration_images: Annotated[
+        int,
+        typer.Option(
+            "--calibration-images",
+            metavar="N",
+            help="With --evaluator supernet: training images each candidate's BatchNorm is recalibrated on.",
+        ),
+    ] = CALIBRATION_IMAGES,
     quiet: Annotated[bool, typer.Option("--quiet", help="A log line per trial instead of the live view.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show Ray's own log lines.")] = False,
 ) -> None:
@@ -173,6 +199,24 @@ def search_command(
         )
     if constraint:
         parse_constraints(constraint, list(CONSTRAINABLE), "--constraint", "use constraints")
+    supernet = None
+    if supernet_folder(evaluator) is not None:  # its dataset, budget and objectives, unless given
+        for option, value in (("--epochs", epochs), ("--min-epochs", min_epochs), ("--precision", precision)):
+            if value is not None:
+                raise ConfigError(f"{option}: a candidate scored on a supernet is not trained; drop {option}")
+        if not 1 <= calibration_images <= MAX_CALIBRATION_IMAGES:
+            raise ConfigError(
+                f"--calibration-images {calibration_images}: must be between 1 and {MAX_CALIBRATION_IMAGES:,}"
+            )
+        from inas.search.batched import fill_from_supernet
+
+        dataset, the_budget, names, supernet = fill_from_supernet(
+            supernet_folder(evaluator),
+            given_options(ctx, "dataset", "budget", "objectives"),
+            dataset,
+            the_budget,
+            names,
+        )
     # Each trial resolves `auto` on the device it lands on; bf16 is refused by a trial whose device has none.
     recipe = TrainRecipe().with_overrides(dict(precision=precision), where="option") if precision else None
     name = check_study_name(study or load_space(space).name)
@@ -205,6 +249,8 @@ def search_command(
         prescreen=prescreen,
         prescreen_proxy=prescreen_proxy,
         recipe=recipe,
+        evaluator=evaluator,
+        calibration_images=calibration_images,
     )
     summary = run_search(settings, view="log" if quiet else "live")
     # Plain lines, never wrapped: the storage URL is meant to be copied. The counts in the report's words.
@@ -214,7 +260,12 @@ def search_command(
     )
     for name, value in summary.best.items():
         typer.echo(f"  best {name}: {value:,.4g}")
-    typer.echo(f"errors measured at the budget's fidelity: {settings.budget.fidelity()}")
+    if supernet is not None:
+        from inas.search.batched import fidelity_words
+
+        typer.echo(f"errors measured on {fidelity_words(supernet, calibration_images)}; export retrains from scratch")
+    else:
+        typer.echo(f"errors measured at the budget's fidelity: {settings.budget.fidelity()}")
     # The follow-up commands work from any folder: with --storage, unless the study is in $INAS_HOME.
     where = f" --storage {summary.storage}" if storage or not os.environ.get("INAS_HOME") else ""
     typer.echo(f"report: inas report {summary.study}{where}")

@@ -14,7 +14,14 @@ from inas.errors import ConfigError, shown
 from inas.limits import MAX_PRESCREEN
 from inas.model.proxies import PROXIES
 from inas.search.candidate import Resolved, Screening, TrialCandidate, resolve_candidate
-from inas.search.settings import OBJECTIVES, SearchSettings, make_sampler
+from inas.search.settings import (
+    MAX_CALIBRATION_IMAGES,
+    OBJECTIVES,
+    SearchSettings,
+    check_supernet_objectives,
+    make_sampler,
+    supernet_folder,
+)
 from inas.space.registry import load_space
 from inas.space.sampling import sample
 from inas.space.schema import SearchSpace, space_fingerprint
@@ -44,6 +51,7 @@ class SearchPlan:
     data: ImageData  # the budget's share of the training set, and the whole test set
     enqueue: tuple[dict[str, Any], ...]  # fixed candidates: the user's, then the warm start's
     constraints: tuple[tuple[str, str, float], ...] = ()  # --constraint, parsed
+    supernet: Any = None  # --evaluator supernet:DIR: the checked supernet (`inas.search.batched.SupernetSource`)
 
     def define(self, trial: optuna.trial.BaseTrial) -> None:
         """Define-by-run: only ask the trial for values. A candidate that fails validation is resolved
@@ -102,6 +110,7 @@ class SearchPlan:
             "sampler": s.sampler,
             "constraint": [list(c) for c in self.constraints],
             "prescreen": [s.prescreen, s.prescreen_proxy] if s.prescreen > 1 else None,
+            **(self.supernet.study_settings() if self.supernet is not None else {}),
         }
 
 
@@ -136,6 +145,12 @@ def check_settings(s: SearchSettings) -> None:
     for name in s.objectives:
         OBJECTIVES.get(name, "--objectives")
     make_sampler(s.sampler, s.seed)  # a sampler that cannot be made is bad input, found now
+    if supernet_folder(s.evaluator) is not None:
+        check_supernet_objectives(s.objectives)
+        if not 1 <= s.calibration_images <= MAX_CALIBRATION_IMAGES:
+            raise ConfigError(
+                f"--calibration-images {s.calibration_images}: must be between 1 and {MAX_CALIBRATION_IMAGES:,}"
+            )
 
 
 def plan_search(s: SearchSettings) -> SearchPlan:
@@ -145,14 +160,20 @@ def plan_search(s: SearchSettings) -> SearchPlan:
     study_name = check_study_name(s.study or space.name)
     url = s.storage or default_storage(study_name)
     check_url(url)
-    recipe = dataclasses.replace(
-        s.recipe or TrainRecipe(),
-        epochs=s.budget.epochs,
-        batch_size=s.budget.batch_size,
-        image_size=s.budget.image_size,
-        seed=s.seed,
-    )
-    data = subset(load_dataset(s.dataset, s.data_dir), s.budget.data_fraction, s.seed)
+    supernet = None
+    if supernet_folder(s.evaluator) is not None:  # the supernet's data, split and recipe score every candidate
+        from inas.search.batched import plan_supernet
+
+        recipe, data, supernet = plan_supernet(s, space)
+    else:
+        recipe = dataclasses.replace(
+            s.recipe or TrainRecipe(),
+            epochs=s.budget.epochs,
+            batch_size=s.budget.batch_size,
+            image_size=s.budget.image_size,
+            seed=s.seed,
+        )
+        data = subset(load_dataset(s.dataset, s.data_dir), s.budget.data_fraction, s.seed)
     check_splits(data, recipe)
     enqueue = [dict(p) for p in s.enqueue]
     if s.warm_start == "seed":
@@ -164,4 +185,4 @@ def plan_search(s: SearchSettings) -> SearchPlan:
         if s.constraint
         else []
     )
-    return SearchPlan(s, space, study_name, url, recipe, data, tuple(enqueue), tuple(constraints))
+    return SearchPlan(s, space, study_name, url, recipe, data, tuple(enqueue), tuple(constraints), supernet)

@@ -233,7 +233,12 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple, phases: Phases
         try:
             left = remaining
             while left > 0:
-                tune_study(plan, study, storage, left, where, view, callbacks, phases)
+                if plan.supernet is not None:  # scored on a supernet: many candidates a Ray task, no Tune trials
+                    from inas.search.batched import score_study
+
+                    score_study(plan, study, storage, left, where, view, callbacks, phases)
+                else:
+                    tune_study(plan, study, storage, left, where, view, callbacks, phases)
                 # Ray counts every trial it ran; those that broke a constraint only the trial measures
                 # (latency) trained nothing, so another round runs, while rounds train something.
                 before, left = left, s.trials - trained(study)

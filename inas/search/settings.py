@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from inas.errors import ConfigError
+from inas.errors import ConfigError, shown
 from inas.registry import Registry
-from inas.study.keys import NASWOT
-from inas.study.objectives import OBJECTIVE_KEYS
+from inas.study.keys import MACS, NASWOT, PARAMS
+from inas.study.objectives import OBJECTIVE_KEYS, TIME_OBJECTIVE
 from inas.train.budget import BUDGETS, DEFAULT_BUDGET, Budget  # their home; a search names them from here too
 from inas.train.recipe import TrainRecipe
 
@@ -19,6 +19,16 @@ if TYPE_CHECKING:
 # objective name -> key of the trial's record it reads (the study's one mapping); every objective is minimised
 OBJECTIVES: Registry[str] = Registry("objective", OBJECTIVE_KEYS)
 DEFAULT_OBJECTIVES = ("top1_error", "params", "train_time")
+# A candidate scored on a supernet trains nothing, so it has no training time: MACs stand in for its cost.
+SUPERNET_OBJECTIVES = ("top1_error", PARAMS, MACS)
+
+# --evaluator: `train` trains every candidate (a Ray Tune trial each); `supernet:DIR` scores each with the
+# weights it inherits from the supernet `inas supernet train --out DIR` wrote.
+TRAIN_EVALUATOR = "train"
+SUPERNET_PREFIX = "supernet:"
+# Training images a candidate's BatchNorm is recalibrated on (OFA's; inas.supernet.score says the same).
+CALIBRATION_IMAGES = 2000
+MAX_CALIBRATION_IMAGES = 100_000
 
 
 # With --constraint the searcher sets every trial's constraint values (`Trial.set_constraint`), which
@@ -64,6 +74,29 @@ def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
     return SAMPLERS.get(name, "--sampler")(seed)
 
 
+def supernet_folder(evaluator: str) -> str | None:
+    """The supernet folder of `--evaluator supernet:DIR`, None for `train`; anything else is refused."""
+    if evaluator == TRAIN_EVALUATOR:
+        return None
+    folder = evaluator.removeprefix(SUPERNET_PREFIX) if evaluator.startswith(SUPERNET_PREFIX) else ""
+    if not folder.strip():
+        raise ConfigError(
+            f"--evaluator {shown(evaluator)}: give `train` (train every candidate) or `supernet:DIR` "
+            "(score each on the supernet `inas supernet train --out DIR` wrote)"
+        )
+    return folder
+
+
+def check_supernet_objectives(names: tuple[str, ...]) -> None:
+    """A candidate scored on a supernet is not trained: `train_time` would measure nothing."""
+    if TIME_OBJECTIVE in names:
+        others = ", ".join(n for n in OBJECTIVES if n != TIME_OBJECTIVE)
+        raise ConfigError(
+            f"--objectives {TIME_OBJECTIVE}: a candidate scored on a supernet is not trained, so it has no "
+            f"training time; choose from {others} (default with a supernet: {','.join(SUPERNET_OBJECTIVES)})"
+        )
+
+
 def parse_objectives(text: str) -> tuple[str, ...]:
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     if not names:
@@ -104,6 +137,10 @@ class SearchSettings:
     prescreen: int = 1  # candidates scored with `prescreen_proxy` for each one trained (1: no prescreen)
     prescreen_proxy: str = NASWOT
     recipe: TrainRecipe | None = None  # the base recipe (default: TrainRecipe()); the budget sets its size
+    # `train`, or `supernet:DIR`: score each candidate on that supernet (its dataset, data fraction,
+    # width, image size and split are the supernet's; a --dataset or --budget that disagrees is refused)
+    evaluator: str = TRAIN_EVALUATOR
+    calibration_images: int = CALIBRATION_IMAGES  # with a supernet: BatchNorm recalibration's sample
 
     def metric_keys(self) -> tuple[str, ...]:
         """The reported metrics the objectives read, in order."""
