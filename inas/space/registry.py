@@ -26,10 +26,15 @@ def list_spaces() -> list[str]:
     return SPACES.names()
 
 
-def load_space(name_or_path: str | Path) -> SearchSpace:
-    """A built-in space by name, or a user's YAML file by path; both validate the same way."""
+def is_space_file(name_or_path: str | Path) -> bool:
+    """Whether `load_space` reads this as a file's path rather than a built-in space's name."""
     text = str(name_or_path)
     path = Path(text)
-    if path.suffix in (".yaml", ".yml") or path.is_file() or "/" in text:
-        return load_space_file(path)
-    return load_space_file(SPACES.get(text))
+    return path.suffix in (".yaml", ".yml") or path.is_file() or "/" in text
+
+
+def load_space(name_or_path: str | Path) -> SearchSpace:
+    """A built-in space by name, or a user's YAML file by path; both validate the same way."""
+    if is_space_file(name_or_path):
+        return load_space_file(Path(name_or_path))
+    return load_space_file(SPACES.get(str(name_or_path)))

@@ -54,7 +54,7 @@ def train_command(
     refuse_dimensions(loaded)
     if resume:
         info = read_info(out)
-        asked = (space, dataset, plan.width, plan.data_fraction, seed)
+        asked = (_space_ref(space), dataset, plan.width, plan.data_fraction, seed)
         had = (info.space, info.dataset, info.width, info.data_fraction, info.recipe.seed)
         if asked != had:
             raise typer.BadParameter(
@@ -97,7 +97,7 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, device, 
     else:
         mean, std = normalisation(data, recipe)
         info = SupernetInfo(
-            space=space,
+            space=_space_ref(space),
             space_fingerprint=_fingerprint(loaded),
             widest=layout.widest,
             width=plan.width,
@@ -145,8 +145,17 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, device, 
     info = read_info(Path(out))
     seconds = sum(h["seconds"] for h in info.history)
     typer.echo(
-        f"supernet {info.hash} in {Path(out).absolute()} ({info.epochs_done} epochs, {duration(seconds)})", err=True
+        f"supernet {info.hash} in {Path(out).absolute()} ({info.epochs_done} epoch{'s' * (info.epochs_done != 1)}, {duration(seconds)})",
+        err=True,
     )
+
+
+def _space_ref(space: str) -> str:
+    """How supernet.json names the space: a built-in by name, a file by its absolute path (a search
+    run from another folder must find it)."""
+    from inas.space.registry import is_space_file
+
+    return str(Path(space).absolute()) if is_space_file(space) else space
 
 
 def _fingerprint(space) -> str:

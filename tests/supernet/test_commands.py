@@ -143,3 +143,11 @@ def test_an_edited_json_is_refused_as_a_subprocess(space, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "width" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_space_file_is_recorded_by_its_absolute_path(space, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert train("tiny_supernet.yaml", tmp_path / "sn", "--epochs", "1").exit_code == 0
+    assert read_info(tmp_path / "sn").space == str(tmp_path / "tiny_supernet.yaml")
+    monkeypatch.chdir("/")
+    load_supernet(tmp_path / "sn")  # found from any folder
