@@ -15,7 +15,7 @@ reference / this tree. The dashboard is each tree's `inas dashboard NAME` on a f
 server reads every trial), warm (the next requests, within optuna-dashboard's trial cache of 10 s)
 and 11 s later (past it).
 
-    python benchmarks/large_study.py [--trials 10000] [--reference REV] [--repeats 3] [--keep DIR]
+    python benchmarks/large_study.py [--trials 10000] [--reference REV] [--repeats 3] [--keep DIR] [--via-optuna]
 """
 
 from __future__ import annotations
@@ -301,6 +301,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keep", type=Path, default=None, help="Write the study here and keep it.")
     parser.add_argument("--no-dashboard", action="store_true")
+    parser.add_argument("--via-optuna", action="store_true", help="Write every trial with Study.add_trials (slow).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -321,7 +322,7 @@ def main() -> None:
             if db.exists():
                 print(f"study: {db} (kept from an earlier run)")
             else:
-                make_study(work, args.trials)
+                make_study(work, args.trials, via_optuna=args.via_optuna)
                 print(
                     f"study: {args.trials:,} trials written in {time.perf_counter() - start:.1f} s, {db.stat().st_size / 1e6:.1f} MB"
                 )
