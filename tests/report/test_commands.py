@@ -47,7 +47,10 @@ def test_report_of_empty_and_failed_studies_says_so(study_dir):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["report", "nosuch"], "studies (the current folder's studies/; INAS_HOME is not set): nosuch.db does not exist"),
+        (
+            ["report", "nosuch"],
+            "studies (the current folder's studies/; INAS_HOME is not set): nosuch.db does not exist",
+        ),
         (
             ["report", "nosuch", "--storage", "sqlite:///studies/demo.db"],
             "no study 'nosuch' in sqlite:///studies/demo.db",
