@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from inas.cli_common import DataDirOpt, DeviceOpt, user_errors
+from inas.cli_common import DataDirOpt, DeviceOpt, PrecisionOpt, check_precision, user_errors
 
 supernet_app = typer.Typer(
     help="Weight-sharing supernets: train one network that holds every candidate of a space.",
@@ -37,6 +37,7 @@ def train_command(
         int, typer.Option("--random", min=0, max=16, help="Random candidates a step, beside the largest and smallest.")
     ] = 2,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seeds the split, the draws and the weights.")] = 0,
+    precision: PrecisionOpt = None,
     device: DeviceOpt = "auto",
     resume: Annotated[
         bool, typer.Option("--resume/--no-resume", help="Go on from the last finished epoch in --out.")
@@ -50,6 +51,7 @@ def train_command(
     from inas.train.budget import BUDGETS
 
     plan = BUDGETS.get(budget, "--budget").with_epochs(epochs)
+    check_precision(precision)
     loaded = load_space(space)
     refuse_dimensions(loaded)
     if resume:
@@ -63,10 +65,10 @@ def train_command(
                 param_hint="--resume",
             )
     prepare_out(out, resume)
-    _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, device, resume)
+    _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, precision, device, resume)
 
 
-def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, device, resume) -> None:
+def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, precision, device, resume) -> None:
     import dataclasses
 
     from inas.data.datasets import load_dataset, subset
@@ -75,6 +77,7 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, device, 
     from inas.supernet.train import train_supernet
     from inas.train.loop import check_splits, pick_device
     from inas.train.normalise import normalisation
+    from inas.train.precision import resolve
     from inas.train.progress import PassProgress, duration
     from inas.train.recipe import TrainRecipe
     from inas.train.threads import set_threads
@@ -82,11 +85,14 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, device, 
     recipe = dataclasses.replace(
         TrainRecipe(), epochs=plan.epochs, batch_size=plan.batch_size, image_size=plan.image_size, seed=seed
     )
+    if precision is not None:
+        recipe = dataclasses.replace(recipe, precision=precision)
+    torch_device = pick_device(device)
+    resolve(recipe.precision, torch_device, "--precision")  # bf16 asked of a device without it: refused now
+    set_threads()
     data = subset(load_dataset(dataset, data_dir), plan.data_fraction, seed)
     check_splits(data, recipe)
     layout = supernet_layout(loaded, data.num_classes, data.channels, plan.width)
-    torch_device = pick_device(device)
-    set_threads()
     state = None
     if resume:
         supernet, info = load_supernet(out, torch_device)

@@ -151,3 +151,11 @@ def test_a_space_file_is_recorded_by_its_absolute_path(space, tmp_path, monkeypa
     assert read_info(tmp_path / "sn").space == str(tmp_path / "tiny_supernet.yaml")
     monkeypatch.chdir("/")
     load_supernet(tmp_path / "sn")  # found from any folder
+
+
+def test_precision_is_checked_and_fp32_trains(space, tmp_path):
+    result = train(space, tmp_path / "bad", "--precision", "fp16")
+    assert result.exit_code == 2 and "--precision" in result.output
+    result = train(space, tmp_path / "sn", "--epochs", "1", "--precision", "fp32")
+    assert result.exit_code == 0, result.output
+    assert read_info(tmp_path / "sn").recipe.precision == "fp32"
