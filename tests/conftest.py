@@ -20,13 +20,24 @@ def private_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def ray_cpu():
-    """One local Ray for the tests that need one (starting Ray costs seconds)."""
+def _ray_for_the_session():
+    """Shuts down, at the end, the Ray `ray_cpu` started."""
+    yield
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield ray
-    ray.shutdown()
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@pytest.fixture
+def ray_cpu(_ray_for_the_session):
+    """One local Ray for the tests that need one (starting Ray costs seconds), started again if a test
+    that needed a Ray of its own (other resources declared) shut it down."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    return ray
 
 
 # A network small enough to train in seconds, as a config file for `inas train --config`.

@@ -4,7 +4,14 @@ from inas.errors import SpaceError, UnknownNameError
 from inas.space import list_spaces, load_space
 from inas.space.registry import builtin_dir
 
-BUILTIN = ["d2l_variants", "googlenet_channels", "googlenet_depth", "googlenet_variants", "seed_variants"]
+BUILTIN = [
+    "d2l_variants",
+    "googlenet_channels",
+    "googlenet_depth",
+    "googlenet_depth_width",
+    "googlenet_variants",
+    "seed_variants",
+]
 
 
 def test_builtins_are_registered():
