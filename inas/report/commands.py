@@ -28,7 +28,6 @@ def report_command(
 ) -> None:
     """Write one self-contained HTML report of a study: Pareto front, hypervolume, choices, curves, failures."""
     from inas.files import check_out_file, dashboard_path, is_stdout, write_out
-    from inas.report.page import study_report
     from inas.study.load import open_study
 
     if is_stdout(out) and open_browser:
@@ -39,6 +38,8 @@ def report_command(
     path = out or dashboard_path(ref.name, ".html")
     if out is None:
         check_out_file(path)
+    from inas.report.page import study_report  # after the study is found: it loads pandas and plotly
+
     text, notes = study_report(ref)
     write_out(path, text)
     for note in notes:
@@ -72,8 +73,6 @@ def trials_command(
     import shutil
 
     from inas.files import check_out_file, is_stdout, write_atomic
-    from inas.report.table import default_columns, fit_table, mark_copies, pick_columns
-    from inas.study.frame import choice_columns, objective_names, trials_frame
     from inas.study.load import open_study
 
     if fmt not in FORMATS:
@@ -82,7 +81,10 @@ def trials_command(
         out = None
     if out is not None:
         check_out_file(out)  # before the work
-    ref = open_study(study, storage)
+    ref = open_study(study, storage)  # a study that is not there is answered before pandas loads
+    from inas.report.table import default_columns, fit_table, mark_copies, pick_columns
+    from inas.study.frame import choice_columns, objective_names, trials_frame
+
     frame = trials_frame(ref.study)
     if pareto_only:
         frame = frame[frame["pareto"]]
@@ -128,7 +130,6 @@ def compare_command(
 
     All studies share one hypervolume reference point, so their hypervolumes compare."""
     from inas.files import check_out_file, dashboard_path, is_stdout, write_out
-    from inas.report.page import compare_report
     from inas.study.load import open_study
 
     if len(studies) < 2:
@@ -141,6 +142,8 @@ def compare_command(
     path = out or dashboard_path("compare-" + "-".join(r.name for r in refs), ".html")
     if out is None:
         check_out_file(path)
+    from inas.report.page import compare_report  # after the studies are found
+
     text, summary = compare_report(refs)
     write_out(path, text)
     # With the page on stdout, the summary table goes to stderr: stdout holds the page alone.

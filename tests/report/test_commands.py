@@ -218,3 +218,14 @@ def test_a_report_with_latency_but_no_method_or_constraint_values_yet(study_dir)
     page = (study_dir / "dashboards" / "old.html").read_text()
     assert "on cpu: method not recorded" in page or "on an unrecorded device: method not recorded" in page
     assert 'id="constraint-values"' in page  # latency and MACs measured: drawn
+
+
+@pytest.mark.parametrize("command", [["trials", "nosuch"], ["report", "nosuch"], ["compare", "nosuch", "other"]])
+def test_a_study_that_is_not_there_is_answered_before_pandas_loads(command, tmp_path):
+    code = (
+        "import sys; from typer.testing import CliRunner; from inas.cli import app; "
+        f"r = CliRunner().invoke(app, {command!r}); "
+        "print(r.exit_code, 'pandas' in sys.modules, 'plotly' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert out.stdout.split() == ["2", "False", "False"], out.stderr
