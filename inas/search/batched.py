@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from inas.search.cluster import Placement
     from inas.search.plan import SearchPlan
     from inas.space.schema import SearchSpace
-    from inas.supernet.bundle import SupernetInfo
+    from inas.supernet.info import SupernetInfo
     from inas.supernet.layout import SupernetLayout
     from inas.train.recipe import TrainRecipe
 
@@ -92,7 +92,7 @@ def fill_from_supernet(
     supernet's (--dataset, --budget) or those that mean something for it (--objectives
     top1_error,params,macs); one given that disagrees is refused by the plan, before the data loads."""
     from inas.search.settings import SUPERNET_OBJECTIVES, check_supernet_objectives
-    from inas.supernet.bundle import read_info
+    from inas.supernet.info import read_info
 
     info = read_info(Path(folder))
     dataset = dataset if "dataset" in given else info.dataset

@@ -46,7 +46,7 @@ def train_command(
     """Train a supernet by the sandwich rule (largest, smallest and random candidates a step, the others
     distilled from the largest); `inas search --evaluator supernet:DIR` then scores candidates in seconds."""
     from inas.space.registry import load_space
-    from inas.supernet.bundle import prepare_out, read_info
+    from inas.supernet.info import prepare_out, read_info
     from inas.supernet.layout import refuse_dimensions
     from inas.train.budget import BUDGETS
 
@@ -72,7 +72,8 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, precisio
     import dataclasses
 
     from inas.data.datasets import load_dataset, subset
-    from inas.supernet.bundle import SupernetInfo, load_supernet, read_info, resume_state, write_epoch
+    from inas.supernet.bundle import load_supernet, resume_state, write_epoch
+    from inas.supernet.info import SupernetInfo, read_info
     from inas.supernet.layout import supernet_layout
     from inas.supernet.train import train_supernet
     from inas.train.loop import check_splits, pick_device

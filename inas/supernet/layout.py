@@ -26,7 +26,6 @@ from inas.model.config import (
 )
 from inas.model.presets import get_preset
 from inas.space.dims import depth_bounds
-from inas.space.sampling import sample
 from inas.space.schema import Candidate, SearchSpace
 
 # The output of an Inception module, branch by branch, in the order `torch.cat` lays them out.
@@ -198,12 +197,18 @@ class RandomTrial:
 
 
 def largest(space: SearchSpace, num_classes: int) -> Candidate:
+    from inas.space.sampling import sample  # Optuna: not for the CLI's checks of a space
+
     return sample(space, ExtremeTrial(largest=True), num_classes)  # type: ignore[arg-type]
 
 
 def smallest(space: SearchSpace, num_classes: int) -> Candidate:
+    from inas.space.sampling import sample
+
     return sample(space, ExtremeTrial(largest=False), num_classes)  # type: ignore[arg-type]
 
 
 def random_candidate(space: SearchSpace, rng: random.Random, num_classes: int) -> Candidate:
+    from inas.space.sampling import sample
+
     return sample(space, RandomTrial(rng), num_classes)  # type: ignore[arg-type]
