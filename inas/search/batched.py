@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from inas import __version__
 from inas.errors import ConfigError, DataError, InasError
-from inas.search.candidate import InvalidCandidate, Resolved, error_line
 from inas.search.settings import Budget, SearchSettings, supernet_folder
 from inas.study.record import TrialRecord, TrialStatus
 
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     import torch
 
     from inas.data.datasets import ImageData
+    from inas.search.candidate import Resolved
     from inas.search.cluster import Placement
     from inas.search.plan import SearchPlan
     from inas.space.schema import SearchSpace
@@ -237,6 +237,8 @@ class SupernetScorer:
             torch_version=_torch_version(),
             inas_version=__version__,
         )
+        from inas.search.candidate import InvalidCandidate  # torch: not for the CLI's early checks
+
         if isinstance(cand, InvalidCandidate):
             return _failed(record, cand.reason)
         try:
@@ -464,4 +466,6 @@ def _kill_at_end(ray: Any, actors: list) -> Iterator[None]:
 def _ray_reason(e: BaseException) -> str:
     """The last line of what failed inside Ray: the error itself, after Ray's wrapping and traceback."""
     lines = [ln.strip() for ln in str(e).splitlines() if ln.strip() and not ln.startswith(" ")]
+    from inas.search.candidate import error_line
+
     return (lines[-1] if lines else error_line(e))[:500]
