@@ -20,24 +20,17 @@ def private_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def _ray_for_the_session():
-    """Shuts down, at the end, the Ray `ray_cpu` started."""
-    yield
+def ray_cpu():
+    """One local Ray for the tests that need one (starting Ray costs seconds). A test that needs a Ray
+    of its own (other resources declared) starts this one again when it is done."""
     import ray
 
-    if ray.is_initialized():
-        ray.shutdown()
+    ray.init(**RAY_CPU)
+    yield ray
+    ray.shutdown()
 
 
-@pytest.fixture
-def ray_cpu(_ray_for_the_session):
-    """One local Ray for the tests that need one (starting Ray costs seconds), started again if a test
-    that needed a Ray of its own (other resources declared) shut it down."""
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    return ray
+RAY_CPU = dict(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
 
 
 # A network small enough to train in seconds, as a config file for `inas train --config`.

@@ -15,6 +15,7 @@ from ray.tune import Callback
 
 from inas.errors import InasError
 from inas.search import Budget, SearchSettings, run_search
+from tests.conftest import RAY_CPU
 
 TINY_BUDGET = Budget(epochs=2, min_epochs=2, data_fraction=1.0, image_size=8, batch_size=16)
 LR_OK, LR_SLOW, LR_NAN = 0.05, 1.0e-6, 1.0e30
@@ -145,7 +146,8 @@ def test_gpu_fractions_pack_trials(tmp_path, tiny_space, gpus_per_trial, expecte
     """Two GPUs declared to Ray: half a GPU a trial runs four at once, a whole GPU two."""
     import ray
 
-    if ray.is_initialized():
+    shared = ray.is_initialized()  # the session's ray_cpu, started again below for the tests after this one
+    if shared:
         ray.shutdown()
     ray.init(num_cpus=4, num_gpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
@@ -169,6 +171,8 @@ def test_gpu_fractions_pack_trials(tmp_path, tiny_space, gpus_per_trial, expecte
         assert PEAK["running"] == expected
     finally:
         ray.shutdown()
+        if shared:
+            ray.init(**RAY_CPU)
 
 
 def test_killed_search_resumes_to_the_full_count(tmp_path, tiny_space):
