@@ -13,6 +13,7 @@ N processes x 1 thread (trials side by side), N = the CPUs usable here.
 
     python benchmarks/cpu_ceiling.py                 # the table (minutes on 2 cores with native bf16; far longer without)
     python benchmarks/cpu_ceiling.py --placement     # trial placement
+    python benchmarks/cpu_ceiling.py --fp32-only     # NCHW against channels_last in fp32 (a CPU without bf16)
     python benchmarks/cpu_ceiling.py --quick         # a smoke of both: 1 repeat, 1 step, proxy at batch 16, 512x512
 
 On a CPU without native bf16 the bf16 cases run emulated, and slowly (a 3x3 convolution in bf16 NCHW
@@ -124,19 +125,24 @@ def ceiling_table(args: argparse.Namespace) -> None:
     auto = resolve("auto", torch.device("cpu"))
     if auto.precision != "bf16":
         print(f"note: bf16 runs emulated here ({auto.reason}): its figures say nothing of a CPU with bf16")
-    cases = [(f, name, Case(f, n, args.warmup)) for f in fidelities for name, n in VARIANTS.items()]
+    variants = {k: v for k, v in VARIANTS.items() if not (args.fp32_only and v.precision == "bf16")}
+    cases = [(f, name, Case(f, n, args.warmup)) for f in fidelities for name, n in variants.items()]
     n = args.matmul
     peak: dict[str, list[float]] = {"fp32": [], "bf16": []}
     seconds: dict[tuple[str, str], list[float]] = {(f.name, name): [] for f, name, _ in cases}
     for _ in range(args.repeats):
         for key, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+            if args.fp32_only and key == "bf16":
+                continue
             peak[key].append(2 * n**3 / matmul_seconds(dtype, n, args.matmul_reps))
         for f, name, case in cases:
             seconds[f.name, name].append(case.step(args.steps) / args.steps)
     print(f"\nceiling, {n}x{n} matrix product, GFLOP/s (min / median / max of {args.repeats}):")
     for key, v in peak.items():
-        print(f"  {key}: {spread([x / 1e9 for x in v])}")
-    print(f"  bf16 / fp32: {statistics.median(peak['bf16']) / statistics.median(peak['fp32']):.2f}x")
+        if v:
+            print(f"  {key}: {spread([x / 1e9 for x in v])}")
+    if peak["bf16"]:
+        print(f"  bf16 / fp32: {statistics.median(peak['bf16']) / statistics.median(peak['fp32']):.2f}x")
     print(f"\ntraining step ({args.steps} steps a repeat, {args.repeats} repeats; min / median / max):")
     print(f"{'fidelity':<38} {'variant':<19} {'img/s':>24} {'GFLOP/s':>9} {'of ceiling':>15} {'vs fp32 NCHW':>24}")
     for f, name, case in cases:
@@ -206,6 +212,9 @@ def main() -> None:
     parser.add_argument("--matmul-reps", type=int, default=10)
     parser.add_argument("--proxy-batch", type=int, default=64)
     parser.add_argument("--fidelity", choices=("both", "proxy"), default="both", help="proxy: skip full width")
+    parser.add_argument(
+        "--fp32-only", action="store_true", help="skip the bf16 cases (emulated, slow, on a CPU without it)"
+    )
     parser.add_argument("--placement", action="store_true", help="trial placement instead of the table")
     parser.add_argument("--quick", action="store_true", help="a smoke: 1 repeat, 1 step, both modes")
     args = parser.parse_args()

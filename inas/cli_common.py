@@ -38,8 +38,8 @@ SeedOpt = Annotated[
     int, typer.Option("--seed", metavar="N", min=0, max=limits.MAX_SEED, help="Random seed (0 to 2**32 - 1).")
 ]
 PRECISION_HELP = (
-    "auto: bf16 autocast + channels_last where the device has native bf16 (CUDA, or a CPU with "
-    "AVX512_BF16/AMX), else fp32; bf16 (refused where there is none); fp32. Default: the recipe's "
+    "auto: bf16 autocast where the device has native bf16 (CUDA, or a CPU with AVX512_BF16/AMX), else "
+    "fp32, channels_last either way on CUDA and oneDNN CPUs; bf16 (refused where there is none); fp32. Default: the recipe's "
     "(the seed recipe's is fp32)."
 )
 PrecisionOpt = Annotated[str | None, typer.Option("--precision", metavar="MODE", help=PRECISION_HELP)]

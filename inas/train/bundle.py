@@ -339,7 +339,7 @@ def metrics_of(result: TrainResult, macs: int) -> dict[str, Any]:
         "train_seconds": result.train_seconds,
         "images_per_second": result.images_per_second,
         "device": result.device,
-        # what the speed above was measured in: bf16 + channels_last where the device has native bf16
+        # what the speed above was measured in (`inas.train.precision`)
         "precision": result.precision,
         "memory_format": result.memory_format,
         "threads": result.threads,

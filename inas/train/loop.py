@@ -1,7 +1,7 @@
 """Train one candidate: the engine under `inas train`, every search trial and every export.
 
-Data on the device; bf16 autocast and channels_last where the device has native bf16, else fp32
-(`inas.train.precision` decides, from the recipe's `precision`). Validation error is computed every epoch on a split held out of the
+Data on the device; bf16 autocast where the device has native bf16, else fp32, and channels_last
+where cuDNN or oneDNN runs it (`inas.train.precision` decides, from the recipe's `precision`). Validation error is computed every epoch on a split held out of the
 training set; the test set is evaluated once at the end, and only when asked.
 """
 
@@ -110,15 +110,21 @@ def make_schedule(opt: torch.optim.Optimizer, r: TrainRecipe, steps_per_epoch: i
     return torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=r.step_gamma), False
 
 
-def proxy_batch(data: ImageData, r: TrainRecipe, size: int, n: int = 64) -> torch.Tensor:
-    """`n` images of the training split (never validation ones), normalised and resized as training
-    would feed them, in a seeded order: the batch zero-cost proxies score a network on."""
+def training_sample(data: ImageData, r: TrainRecipe, n: int, seed: int) -> torch.Tensor:
+    """Indices of `n` images of the training split (the recipe's validation split left out) in the
+    order `seed` draws: the same images whenever they are asked for again."""
     idx = (
         stratified_split(data.train_y, r.val_fraction, r.seed)[1]
         if r.val_fraction > 0
         else torch.arange(len(data.train_y))
     )
-    pick = idx[torch.randperm(len(idx), generator=torch.Generator().manual_seed(r.seed))[:n]]
+    return idx[torch.randperm(len(idx), generator=torch.Generator().manual_seed(seed))[:n]]
+
+
+def proxy_batch(data: ImageData, r: TrainRecipe, size: int, n: int = 64) -> torch.Tensor:
+    """`n` images of the training split (never validation ones), normalised and resized as training
+    would feed them, in a seeded order: the batch zero-cost proxies score a network on."""
+    pick = training_sample(data, r, n, r.seed)
     mean, std = normalisation(data, r)
     x = (data.train_x[pick].float() / 255 - torch.tensor(mean).view(1, -1, 1, 1)) / torch.tensor(std).view(1, -1, 1, 1)
     if x.shape[-1] != size:
@@ -301,7 +307,8 @@ def train(
         if on_epoch is not None and on_epoch(metrics, result) is False:
             result.status, result.message = "stopped", f"stopped after epoch {epoch}"
             break
-    return model, result
+    # Handed back in the layout a loaded bundle has, so that the two give the same logits bit for bit.
+    return model.to(memory_format=torch.contiguous_format), result
 
 
 def _device_name(device: torch.device) -> str:

@@ -1,8 +1,10 @@
 """The precision and memory format a run trains in, chosen from what its device computes fast.
 
-`auto` (the default recipe's): bf16 autocast and channels_last on a CUDA GPU with bf16 and on a CPU
-with native bf16 instructions (AVX512_BF16 or AMX-BF16, which oneDNN runs convolutions and matrix
-products on); fp32 elsewhere (channels_last stays on CUDA, where cuDNN prefers it in either precision).
+`auto` (the default recipe's): bf16 autocast on a CUDA GPU with bf16 and on a CPU with native bf16
+instructions (AVX512_BF16 or AMX-BF16, which oneDNN runs convolutions and matrix products on); fp32
+elsewhere. The memory format is channels_last in either precision on CUDA (cuDNN prefers it) and on a
+CPU with oneDNN, whose convolutions and 3x3 max-pool run faster on it in fp32 too (benchmarks/RESULTS.md,
+"channels_last on the CPU in fp32"); contiguous (NCHW) elsewhere.
 `fp32` is always honoured (the seed's recipe uses it: it reproduces the seed). `bf16` asked of a device
 without native bf16 is refused rather than emulated: emulated bf16 is slower than fp32 and no more exact.
 """
@@ -77,12 +79,19 @@ def cuda_bf16_missing(device: torch.device) -> str | None:
     return f"{torch.cuda.get_device_name(device)} has no native bf16"
 
 
+def channels_last_layout(device: torch.device | str) -> str:
+    """The memory format a run on `device` uses: channels_last where cuDNN or oneDNN runs it."""
+    device = torch.device(device)
+    fast = device.type == "cuda" or (device.type == "cpu" and torch.backends.mkldnn.is_available())
+    return "channels_last" if fast else "contiguous"
+
+
 def resolve(requested: str, device: torch.device, where: str = "recipe.precision") -> Numerics:
     """What `requested` (auto, bf16 or fp32) trains in on `device`; bf16 where it cannot run natively
     is a ConfigError."""
     if requested not in PRECISIONS:
         raise ConfigError(f"{where}: unknown value {requested!r}; choose one of {', '.join(PRECISIONS)}")
-    layout = "channels_last" if device.type == "cuda" else "contiguous"
+    layout = channels_last_layout(device)
     if requested == "fp32":
         return Numerics("fp32", layout, "fp32 asked")
     if device.type == "cuda":

@@ -35,7 +35,7 @@ class TrainRecipe:
     augment: str = "crop_flip"  # random crop (zero padding of 1/8 of the side) and horizontal flip
     image_size: int = 0  # train and evaluate at this side; 0: the network's input_size
     val_fraction: float = 0.1  # of the training set, held out (stratified, by `seed`) to select on
-    precision: str = "auto"  # bf16 + channels_last where the device has native bf16, else fp32; or bf16, fp32
+    precision: str = "auto"  # bf16 where the device has native bf16, else fp32; or bf16, fp32
     seed: int = 0
     # Recipes written before `precision` (model folders, studies) say mixed_precision: true trained with
     # the default (bf16 where fast), false in fp32. Read, never written: not a field.

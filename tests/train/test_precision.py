@@ -36,14 +36,25 @@ def test_a_cpu_with_bf16_trains_in_bf16_channels_last(bf16_cpu):
     assert (n.precision, n.memory_format, n.channels_last) == ("bf16", "channels_last", True)
 
 
-def test_a_cpu_without_bf16_falls_back_to_fp32_nchw(plain_cpu):
+def test_a_cpu_without_bf16_falls_back_to_fp32_channels_last(plain_cpu, monkeypatch):
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
     n = policy.resolve("auto", CPU)
-    assert (n.precision, n.memory_format) == ("fp32", "contiguous")
+    assert (n.precision, n.memory_format) == ("fp32", "channels_last")  # oneDNN runs it faster in fp32 too
     assert "avx512_bf16" in n.reason
 
 
+def test_a_cpu_without_onednn_trains_nchw(plain_cpu, monkeypatch):
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    assert policy.resolve("auto", CPU).memory_format == "contiguous"
+    assert policy.resolve("fp32", CPU).memory_format == "contiguous"
+    assert policy.channels_last_layout("cpu") == "contiguous"
+
+
+FP32_LAYOUT = "channels_last" if torch.backends.mkldnn.is_available() else "contiguous"
+
+
 def test_fp32_is_always_honoured(bf16_cpu):
-    assert policy.resolve("fp32", CPU) == policy.Numerics("fp32", "contiguous", "fp32 asked")
+    assert policy.resolve("fp32", CPU) == policy.Numerics("fp32", FP32_LAYOUT, "fp32 asked")
     assert numerics_for(TrainRecipe(precision="fp32"), CPU).precision == "fp32"
 
 
@@ -92,7 +103,7 @@ def test_bf16_trains_as_well_as_fp32(data, monkeypatch):
     monkeypatch.setattr(policy, "cpu_bf16_missing", lambda: None)
     runs = {p: train(TINY, dataclasses.replace(FAST, precision=p), data, device="cpu") for p in ("fp32", "bf16")}
     (_, r32), (m16, r16) = runs["fp32"], runs["bf16"]
-    assert (r32.precision, r32.memory_format) == ("fp32", "contiguous")
+    assert (r32.precision, r32.memory_format) == ("fp32", FP32_LAYOUT)
     assert (r16.precision, r16.memory_format) == ("bf16", "channels_last")
     for r in (r32, r16):
         assert r.status == "ok" and all(math.isfinite(e.train_loss) for e in r.epochs)
@@ -119,8 +130,8 @@ def train_json(config, *args: str) -> dict:
     ("args", "expected"),
     [
         ((), ("bf16", "channels_last", "auto")),
-        (("--precision", "fp32"), ("fp32", "contiguous", "fp32")),
-        (("--recipe", "seed"), ("fp32", "contiguous", "fp32")),
+        (("--precision", "fp32"), ("fp32", FP32_LAYOUT, "fp32")),
+        (("--recipe", "seed"), ("fp32", FP32_LAYOUT, "fp32")),
     ],
 )
 def test_train_json_states_precision_and_format(bf16_cpu, tiny_config, args, expected):
@@ -131,7 +142,7 @@ def test_train_json_states_precision_and_format(bf16_cpu, tiny_config, args, exp
 
 def test_train_json_on_a_cpu_without_bf16(plain_cpu, tiny_config):
     s = train_json(tiny_config)
-    assert (s["precision"], s["memory_format"]) == ("fp32", "contiguous")
+    assert (s["precision"], s["memory_format"]) == ("fp32", FP32_LAYOUT)
     result = runner.invoke(
         app, ["train", "--config", str(tiny_config), "--dataset", "synthetic:60", "--precision", "bf16"]
     )
