@@ -200,8 +200,7 @@ class SupernetScorer:
 
         from inas.search.trial import pick_trial_device
         from inas.supernet.net import Supernet
-        from inas.supernet.score import calibration_batches
-        from inas.train.loop import data_loaders
+        from inas.supernet.score import scoring_data
 
         torch.set_num_threads(max(1, int(settings.cpus)))
         self.settings = settings
@@ -212,8 +211,7 @@ class SupernetScorer:
         self.supernet = supernet.to(self.device).eval()
         recipe = settings.recipe
         self.size = recipe.image_size or layout.widest.input_size
-        self.calibration = calibration_batches(data, recipe, self.size, self.device, settings.calibration_images)
-        _, self.val, _ = data_loaders(data, layout.widest, recipe, self.device)
+        self.calibration, self.val = scoring_data(data, recipe, layout.widest, self.device, settings.calibration_images)
         self.data = data if settings.proxies else None
         self.device_name = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu"
 

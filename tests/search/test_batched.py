@@ -88,10 +88,11 @@ def scorer_for(plan, **values) -> SupernetScorer:
 
 
 def test_a_candidate_is_scored_as_the_supernet_scores_it(supernets):
+    import torch
+
     from inas.model.stats import measure
     from inas.supernet.bundle import load_supernet
-    from inas.supernet.score import calibration_batches, score
-    from inas.train.loop import data_loaders
+    from inas.supernet.score import score, scoring_data
 
     root, space = supernets
     plan = plan_search(settings_for(root, space))
@@ -103,8 +104,7 @@ def test_a_candidate_is_scored_as_the_supernet_scores_it(supernets):
     full = measure(cand.arch, input_size=plan.recipe.image_size)
     assert (record.params, record.macs) == (full.params, full.macs) and record.train_width == 0.125
     supernet, info = load_supernet(root / "run0")
-    _, val, _ = data_loaders(plan.data, supernet.layout.widest, info.recipe, "cpu")
-    calibration = calibration_batches(plan.data, info.recipe, 8, "cpu", 20)
+    calibration, val = scoring_data(plan.data, info.recipe, supernet.layout.widest, torch.device("cpu"), 20)
     assert (record.val_top1, record.val_top5) == score(supernet, supernet.layout.trained(cand.arch), calibration, val)
     assert record.evaluator == f"supernet:{info.hash}" and record.eval_seconds > 0
     assert record.epochs_done == record.epochs_total == info.epochs_done
