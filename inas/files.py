@@ -9,6 +9,7 @@ import re
 import stat
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,21 +124,26 @@ def check_out_dir(out: Path, option: str = "--out") -> None:
     _check_can_create_in(out, option, "folder")
 
 
-def write_atomic(path: Path, text: str, option: str = "--out") -> None:
+def write_atomic(path: Path, content: str | Callable[[Path], None], option: str = "--out", stream: bool = True) -> None:
     """Write the whole file or leave what was there: a temp file in the same folder, renamed over a
-    regular file or nothing (never over a link, a device, a FIFO, a socket or a folder)."""
+    regular file or nothing (never over a link, a device, a FIFO, a socket or a folder). `content`: the
+    text, or a function that writes the temp file at the path it is given (safetensors, say)."""
     path = Path(path)
-    check_out_file(path, option)
+    check_out_file(path, option, stream)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     except OSError as e:
         raise InasError(f"{option} {path}: cannot write there ({e.strerror}); choose a writable path") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        make_ordinary(Path(tmp))  # mkstemp makes it private; a report is an ordinary file
-        check_out_file(path, option)  # again: something may have been put there while we wrote
+        if isinstance(content, str):
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(content)
+        else:
+            os.close(fd)
+            content(Path(tmp))
+        make_ordinary(Path(tmp))  # mkstemp makes it private; what inas writes is an ordinary file
+        check_out_file(path, option, stream)  # again: something may have been put there while we wrote
         os.replace(tmp, path)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)

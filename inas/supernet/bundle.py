@@ -15,10 +15,8 @@ hashed or loaded, and every field is checked before it is used.
 from __future__ import annotations
 
 import json
-import os
 import random
 import stat
-import tempfile
 from pathlib import Path
 
 import torch
@@ -26,7 +24,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from inas.errors import shown
-from inas.files import make_ordinary, read_json
+from inas.files import read_json, write_atomic
 from inas.space.registry import load_space
 from inas.space.schema import space_fingerprint
 from inas.supernet.info import (  # noqa: F401  (re-exported: the folder's names and its description)
@@ -117,7 +115,11 @@ def resume_state(folder: Path, info: SupernetInfo, supernet: Supernet) -> Supern
                 if key not in tensors:
                     raise folder_error(folder / RESUME, f"holds no tensor {shown(key)}")
                 names[name] = tensors[key]
-    optimizer["state"] = {int(k): v for k, v in optimizer["state"].items()}
+    try:
+        optimizer["state"] = {int(k): v for k, v in optimizer["state"].items()}
+        history = tuple(SupernetEpoch(**h) for h in info.history)
+    except (TypeError, ValueError):
+        raise folder_error(folder / RESUME_JSON, "its optimizer state or the history is malformed") from None
     rng = extra.get("rng")
     try:
         rng_state = (rng[0], tuple(rng[1]), rng[2])
@@ -134,24 +136,14 @@ def resume_state(folder: Path, info: SupernetInfo, supernet: Supernet) -> Supern
         scheduler=extra.get("scheduler") if isinstance(extra.get("scheduler"), dict) else {},
         rng=rng_state,
         torch_rng=torch_rng,
-        history=[SupernetEpoch(**h) for h in info.history],
+        history=history,
     )
 
 
-def _replace(folder: Path, name: str, write) -> None:
-    """Write `folder/name` through a temporary file renamed over it (never through a link)."""
-    target = folder / name
-    if target.is_symlink() or (target.exists() and not target.is_file()):
-        raise SupernetError(f"{target}: not a regular file; inas never writes through it: choose a new --out folder")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".partial")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        make_ordinary(Path(tmp))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _replace(folder: Path, name: str, content) -> None:
+    """Write `folder/name` (text, or a function writing the path it is given) through a temporary file
+    renamed over it (never through a link)."""
+    write_atomic(folder / name, content, "--out", stream=False)
 
 
 def write_epoch(folder: Path, info: SupernetInfo, state: SupernetState) -> SupernetInfo:
@@ -178,7 +170,7 @@ def write_epoch(folder: Path, info: SupernetInfo, state: SupernetState) -> Super
         "scheduler": state.scheduler,
         "rng": [rng[0], list(rng[1]), rng[2]],
     }
-    _replace(folder, RESUME_JSON, lambda p: p.write_text(json.dumps(extra) + "\n"))
+    _replace(folder, RESUME_JSON, json.dumps(extra) + "\n")
     info = SupernetInfo(
         **{
             **info.__dict__,
@@ -188,5 +180,5 @@ def write_epoch(folder: Path, info: SupernetInfo, state: SupernetState) -> Super
             "resume_sha256": sha256(folder / RESUME),
         }
     )
-    _replace(folder, CONFIG, lambda p: p.write_text(json.dumps(info.to_dict(), indent=2) + "\n"))
+    _replace(folder, CONFIG, json.dumps(info.to_dict(), indent=2) + "\n")
     return info

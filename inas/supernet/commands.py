@@ -36,6 +36,14 @@ def train_command(
     n_random: Annotated[
         int, typer.Option("--random", min=0, max=16, help="Random candidates a step, beside the largest and smallest.")
     ] = 2,
+    rule: Annotated[
+        str,
+        typer.Option(
+            "--rule",
+            help="sandwich: largest, smallest and --random candidates a step, the others distilled from the "
+            "largest (BigNAS); uniform: 2 + --random candidates drawn at random, each on the labels (SPOS).",
+        ),
+    ] = "sandwich",
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seeds the split, the draws and the weights.")] = 0,
     precision: PrecisionOpt = None,
     device: DeviceOpt = "auto",
@@ -43,32 +51,35 @@ def train_command(
         bool, typer.Option("--resume/--no-resume", help="Go on from the last finished epoch in --out.")
     ] = False,
 ) -> None:
-    """Train a supernet by the sandwich rule (largest, smallest and random candidates a step, the others
-    distilled from the largest); `inas search --evaluator supernet:DIR` then scores candidates in seconds."""
+    """Train a supernet: a few candidates a step (by --rule), their gradients accumulated; `inas search
+    --evaluator supernet:DIR` then scores candidates in seconds."""
     from inas.space.registry import load_space
-    from inas.supernet.info import prepare_out, read_info
+    from inas.supernet.info import RULES, prepare_out, read_info
     from inas.supernet.layout import refuse_dimensions
     from inas.train.budget import BUDGETS
 
+    if rule not in RULES:
+        raise typer.BadParameter(f"{rule!r}: choose one of {', '.join(RULES)}", param_hint="--rule")
     plan = BUDGETS.get(budget, "--budget").with_epochs(epochs)
     check_precision(precision)
     loaded = load_space(space)
     refuse_dimensions(loaded)
     if resume:
         info = read_info(out)
-        asked = (_space_ref(space), dataset, plan.width, plan.data_fraction, seed)
-        had = (info.space, info.dataset, info.width, info.data_fraction, info.recipe.seed)
+        asked = (_space_ref(space), dataset, plan.width, plan.data_fraction, seed, n_random, rule)
+        had = (info.space, info.dataset, info.width, info.data_fraction, info.recipe.seed, info.n_random, info.rule)
         if asked != had:
             raise typer.BadParameter(
                 f"{out} holds a supernet of --space {info.space} --dataset {info.dataset} (width {info.width:g}, "
-                f"{info.data_fraction:.0%} of the data, seed {info.recipe.seed}); resume it with those, or train a new one",
+                f"{info.data_fraction:.0%} of the data, seed {info.recipe.seed}, --random {info.n_random}, "
+                f"--rule {info.rule}); resume it with those, or train a new one",
                 param_hint="--resume",
             )
     prepare_out(out, resume)
-    _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, precision, device, resume)
+    _train(loaded, space, out, dataset, data_dir, plan, n_random, rule, seed, precision, device, resume)
 
 
-def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, precision, device, resume) -> None:
+def _train(loaded, space, out, dataset, data_dir, plan, n_random, rule, seed, precision, device, resume) -> None:
     import dataclasses
 
     from inas.data.datasets import load_dataset, subset
@@ -115,6 +126,7 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, precisio
             std=tuple(std),
             recipe=recipe,
             n_random=n_random,
+            rule=rule,
             epochs_done=0,
             history=(),
             weights_sha256="",
@@ -122,7 +134,7 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, precisio
     n_train = len(data.train_y) - round(len(data.train_y) * recipe.val_fraction)
     typer.echo(
         f"training the supernet of {loaded.name} on {n_train:,} {dataset} images ({plan.fidelity()}), "
-        f"{2 + n_random} candidates a step, on {torch_device}",
+        f"{2 + n_random} candidates a step ({rule}), on {torch_device}",
         err=True,
     )
 
@@ -133,10 +145,12 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, precisio
         def on_epoch(e, st) -> bool:
             nonlocal info
             info = write_epoch(Path(out), info, st)
-            progress.end_pass(
-                e.epoch,
-                f"loss {e.loss_largest:.3f} (largest), {e.loss_distilled:.3f} (distilled)  {e.images_per_second:,.0f} img/s",
+            losses = (
+                f"loss {e.loss_largest:.3f} (largest), {e.loss_distilled:.3f} (distilled)"
+                if rule == "sandwich"
+                else f"loss {e.loss_largest:.3f} (candidates)"
             )
+            progress.end_pass(e.epoch, f"{losses}  {e.images_per_second:,.0f} img/s")
             return True
 
         _, state = train_supernet(
@@ -144,6 +158,7 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, seed, precisio
             recipe,
             data,
             n_random=n_random,
+            rule=rule,
             device=torch_device,
             state=state,
             on_epoch=on_epoch,

@@ -21,6 +21,9 @@ TORCH_RNG = "torch_rng"  # the resume file's tensor of torch's generator state
 MAX_WEIGHTS_BYTES = limits.MAX_PARAMS * 4 + (16 << 20)
 MAX_RESUME_BYTES = 2 * MAX_WEIGHTS_BYTES
 MAX_EPOCHS = 100_000  # epochs a history may list
+# How a step picks the candidates it trains (`inas.supernet.train`): the sandwich rule with in-place
+# distillation (BigNAS), or uniform single paths on the labels (SPOS).
+RULES = ("sandwich", "uniform")
 
 
 class SupernetError(InasError):
@@ -46,6 +49,7 @@ class SupernetInfo:
     history: tuple[dict[str, Any], ...]
     weights_sha256: str
     resume_sha256: str = ""
+    rule: str = RULES[0]
     inas_version: str = __version__
     torch_version: str = field(default_factory=lambda: version("torch"))
 
@@ -68,6 +72,7 @@ class SupernetInfo:
             "std": list(self.std),
             "recipe": self.recipe.to_dict(),
             "n_random": self.n_random,
+            "rule": self.rule,
             "epochs_done": self.epochs_done,
             "history": list(self.history),
             "weights_sha256": self.weights_sha256,
@@ -138,6 +143,9 @@ def read_info(folder: Path) -> SupernetInfo:
     if not isinstance(history, list) or len(history) > MAX_EPOCHS or not all(isinstance(h, dict) for h in history):
         raise folder_error(path, "`history` is not a list of epochs")
     sha = _text(raw, "weights_sha256", path, 64)
+    rule = raw.get("rule", RULES[0])  # folders written before the rule was a choice: sandwich
+    if rule not in RULES:
+        raise folder_error(path, f"`rule` is {shown(rule)}, not one of {', '.join(RULES)}")
     return SupernetInfo(
         space=_text(raw, "space", path),
         space_fingerprint=_text(raw, "space_fingerprint", path, 64),
@@ -154,6 +162,7 @@ def read_info(folder: Path) -> SupernetInfo:
         history=tuple(history),
         weights_sha256=sha,
         resume_sha256=_text(raw, "resume_sha256", path, 64),
+        rule=rule,
         inas_version=_text(raw, "inas_version", path, 100),
         torch_version=_text(raw, "torch_version", path, 100),
     )

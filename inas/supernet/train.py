@@ -1,9 +1,13 @@
-"""Train a supernet by the sandwich rule with in-place distillation (BigNAS, Once-for-All).
+"""Train a supernet, each step training a few of its candidates on one batch, their gradients
+accumulated into one optimizer step, by one of two rules:
 
-Each step trains, on one batch, the largest candidate on the labels, then the smallest and `n_random`
-random candidates on the largest one's soft labels (detached), their gradients accumulated into one
-optimizer step. Candidates are drawn by `layout.RandomTrial` from a seeded generator, so a run is
-reproducible and a resumed run draws what the uninterrupted one would have.
+- `sandwich` (BigNAS, Once-for-All): the largest candidate on the labels, then the smallest and
+  `n_random` random candidates on the largest one's soft labels (detached, in-place distillation);
+- `uniform` (SPOS): `2 + n_random` candidates drawn at random, each on the labels (the same work a
+  step; no candidate trained more than another, so none is favoured for being trained more).
+
+Candidates are drawn by `layout.RandomTrial` from a seeded generator, so a run is reproducible and a
+resumed run draws what the uninterrupted one would have.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import torch.nn.functional as F
 from inas.data.datasets import ImageData
 from inas.errors import InasError
 from inas.model.config import ArchConfig
+from inas.supernet.info import RULES
 from inas.supernet.layout import SupernetLayout, largest, random_candidate, smallest
 from inas.supernet.net import Supernet
 from inas.train.loop import BatchCallback, data_loaders, make_optimizer, make_schedule, numerics_for
@@ -29,19 +34,19 @@ from inas.train.recipe import TrainRecipe, validate_recipe
 DEFAULT_RANDOM = 2  # random candidates a step, besides the largest and the smallest
 
 
-@dataclass
+@dataclass(frozen=True)
 class SupernetEpoch:
     """What one epoch of supernet training measured."""
 
     epoch: int
-    loss_largest: float  # cross-entropy of the largest candidate on the labels
-    loss_distilled: float  # mean soft-label cross-entropy of the other candidates
+    loss_largest: float  # cross-entropy on the labels: the largest's (sandwich), the candidates' mean (uniform)
+    loss_distilled: float  # mean soft-label cross-entropy of the other candidates (0 under uniform)
     seconds: float
     images_per_second: float  # training images a second (each seen by 2 + n_random candidates)
     lr: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class SupernetState:
     """Everything a killed run needs to go on from its last finished epoch."""
 
@@ -51,7 +56,7 @@ class SupernetState:
     scheduler: dict[str, Any] = field(default_factory=dict)
     rng: Any = None  # random.Random.getstate() of the candidate draws
     torch_rng: torch.Tensor | None = None  # torch's CPU generator (dropout), so a resumed run is the same run
-    history: list[SupernetEpoch] = field(default_factory=list)
+    history: tuple[SupernetEpoch, ...] = ()
 
 
 EpochHook = Callable[[SupernetEpoch, SupernetState], bool]  # return False to stop
@@ -62,12 +67,42 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return -(target * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
 
+def _sandwich_step(supernet, big, others, x, y, recipe, numerics) -> tuple[torch.Tensor, torch.Tensor]:
+    """The largest on the labels, `others` on its soft labels; (its loss, the others' mean), detached."""
+    with numerics.autocast(x.device):
+        teacher = supernet(x, big)
+    loss = F.cross_entropy(teacher.float(), y, label_smoothing=recipe.label_smoothing)
+    loss.backward()
+    soft = F.softmax(teacher.detach().float(), dim=1)
+    distilled = torch.zeros((), device=x.device)
+    for arch in others:
+        with numerics.autocast(x.device):
+            student = supernet(x, arch)
+        kd = soft_cross_entropy(student, soft)
+        kd.backward()
+        distilled += kd.detach()
+    return loss.detach(), distilled / max(1, len(others))
+
+
+def _uniform_step(supernet, archs, x, y, recipe, numerics) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each of `archs` on the labels; (their mean loss, 0), detached."""
+    total = torch.zeros((), device=x.device)
+    for arch in archs:
+        with numerics.autocast(x.device):
+            logits = supernet(x, arch)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=recipe.label_smoothing)
+        loss.backward()
+        total += loss.detach()
+    return total / len(archs), torch.zeros((), device=x.device)
+
+
 def train_supernet(
     layout: SupernetLayout,
     recipe: TrainRecipe,
     data: ImageData,
     *,
     n_random: int = DEFAULT_RANDOM,
+    rule: str = RULES[0],
     device: torch.device | None = None,
     state: SupernetState | None = None,
     on_epoch: EpochHook | None = None,
@@ -76,6 +111,8 @@ def train_supernet(
     """Train the supernet of `layout` for `recipe.epochs` on the training split of `data` (the
     recipe's validation fraction held out, as a search holds it out); go on from `state` if given."""
     validate_recipe(recipe)
+    if rule not in RULES:
+        raise ValueError(f"rule {rule!r}: choose one of {', '.join(RULES)}")
     device = device or torch.device("cpu")
     numerics = numerics_for(recipe, device)
     torch.manual_seed(recipe.seed)
@@ -83,7 +120,7 @@ def train_supernet(
     space, classes = layout.space, layout.widest.num_classes
     big = layout.trained(largest(space, classes).arch)
     small = layout.trained(smallest(space, classes).arch)
-    train_loader, _, _ = data_loaders(data, layout.widest, recipe, device)
+    train_loader, _, _ = data_loaders(data, layout.widest, recipe, device, numerics.channels_last)
     opt = make_optimizer(supernet, recipe)
     sched, per_batch = make_schedule(opt, recipe, len(train_loader))
     rng = random.Random(recipe.seed)
@@ -112,22 +149,16 @@ def train_supernet(
         start = time.perf_counter()
         for step, (x, y) in enumerate(train_loader):
             opt.zero_grad(set_to_none=True)
-            with numerics.autocast(device):
-                teacher = supernet(x, big)
-            loss = F.cross_entropy(teacher.float(), y, label_smoothing=recipe.label_smoothing)
-            loss.backward()
-            soft = F.softmax(teacher.detach().float(), dim=1)
-            distilled = torch.zeros((), device=device)
-            for arch in (small, *(draw() for _ in range(n_random))):
-                with numerics.autocast(device):
-                    student = supernet(x, arch)
-                kd = soft_cross_entropy(student, soft)
-                kd.backward()
-                distilled += kd.detach()
+            if rule == "uniform":
+                loss, distilled = _uniform_step(supernet, [draw() for _ in range(2 + n_random)], x, y, recipe, numerics)
+            else:
+                loss, distilled = _sandwich_step(
+                    supernet, big, [small, *(draw() for _ in range(n_random))], x, y, recipe, numerics
+                )
             opt.step()
             if per_batch:
                 sched.step()
-            sums += torch.stack([loss.detach(), distilled / (1 + n_random)])
+            sums += torch.stack([loss, distilled])
             if on_batch is not None:
                 on_batch(step + 1, len(train_loader))
         if not per_batch:
@@ -147,7 +178,7 @@ def train_supernet(
             scheduler=sched.state_dict(),
             rng=rng.getstate(),
             torch_rng=torch.get_rng_state(),
-            history=[*state.history, record],
+            history=(*state.history, record),
         )
         if on_epoch is not None and on_epoch(record, state) is False:
             break

@@ -99,6 +99,7 @@ def test_a_missing_folder_is_refused(tmp_path):
         ({"recipe": "sgd"}, "`recipe` is not an object"),
         ({"history": "none"}, "`history` is not a list"),
         ({"weights_sha256": 7}, "`weights_sha256` is 7"),
+        ({"rule": "spos"}, "`rule` is 'spos'"),
         ({"widest": {"stages": "deep"}}, "does not load"),
     ],
 )
@@ -152,3 +153,28 @@ def test_weights_that_do_not_fit_the_space_are_refused(folder):
     with pytest.raises(SupernetError) as e:
         load_supernet(folder)
     assert "does not fit the space's supernet" in one_line(e)
+
+
+@pytest.mark.parametrize(
+    ("where", "values", "message"),
+    [
+        ("resume", {"optimizer": {"state": {"first": {}}, "param_groups": []}}, "optimizer state or the history"),
+        ("resume", {"rng": [3]}, "`rng` is not a generator's state"),
+        ("resume", {"epoch": 7}, "not of the epoch supernet.json records"),
+        ("config", {"history": [{"epoch": 1, "loss": "low"}]}, "optimizer state or the history"),
+    ],
+)
+def test_a_resume_state_that_lies_is_refused(folder, where, values, message):
+    from inas.supernet.bundle import RESUME_JSON, resume_state
+
+    if where == "config":
+        edit(folder, **values)
+    else:
+        path = folder / RESUME_JSON
+        raw = json.loads(path.read_text())
+        raw.update(values)
+        path.write_text(json.dumps(raw))
+    supernet, info = load_supernet(folder)
+    with pytest.raises(SupernetError) as e:
+        resume_state(folder, info, supernet)
+    assert message in one_line(e)

@@ -43,8 +43,9 @@ def test_train_writes_a_supernet_that_loads(space, tmp_path):
     assert "supernet " + info.hash in result.output
 
 
-def test_a_killed_run_resumes_as_the_uninterrupted_run(space, tmp_path, monkeypatch):
-    assert train(space, tmp_path / "whole", "--epochs", "2").exit_code == 0
+@pytest.mark.parametrize("rule", ["sandwich", "uniform"])
+def test_a_killed_run_resumes_as_the_uninterrupted_run(space, tmp_path, monkeypatch, rule):
+    assert train(space, tmp_path / "whole", "--epochs", "2", "--rule", rule).exit_code == 0
     write_epoch = bundle.write_epoch
 
     def killed_after_writing(folder, info, state):
@@ -52,13 +53,16 @@ def test_a_killed_run_resumes_as_the_uninterrupted_run(space, tmp_path, monkeypa
         raise KeyboardInterrupt  # as a kill after the first epoch's files are down
 
     monkeypatch.setattr(bundle, "write_epoch", killed_after_writing)
-    assert train(space, tmp_path / "split", "--epochs", "2").exit_code != 0
+    assert train(space, tmp_path / "split", "--epochs", "2", "--rule", rule).exit_code != 0
     monkeypatch.setattr(bundle, "write_epoch", write_epoch)
     assert read_info(tmp_path / "split").epochs_done == 1
-    result = train(space, tmp_path / "split", "--epochs", "2", "--resume")
+    other = "uniform" if rule == "sandwich" else "sandwich"
+    refused = train(space, tmp_path / "split", "--epochs", "2", "--resume", "--rule", other)
+    assert refused.exit_code == 2 and f"--rule {rule}" in refused.output
+    result = train(space, tmp_path / "split", "--epochs", "2", "--resume", "--rule", rule)
     assert result.exit_code == 0, result.output
     whole, split = read_info(tmp_path / "whole"), read_info(tmp_path / "split")
-    assert split.epochs_done == 2
+    assert split.epochs_done == 2 and split.rule == whole.rule == rule
     assert split.weights_sha256 == whole.weights_sha256  # same draws, same dropout, same optimizer state
 
 
@@ -78,6 +82,7 @@ def test_a_folder_whose_json_names_other_weights_is_refused(space, tmp_path):
         (["--space", "seed_variants"], "seed_variants: base: the base network varies"),
         (["--budget", "smok"], "budget"),
         (["--random", "99"], "--random"),
+        (["--rule", "spos"], "--rule: 'spos': choose one of sandwich, uniform"),
     ],
 )
 def test_bad_options_get_one_line_and_exit_2(space, tmp_path, args, says):
