@@ -331,10 +331,6 @@ def tune_study(
     if view is not None:
         from inas.search.progress import SearchView
 
-        def number_of(trial_id: str) -> int | None:
-            trial = study_searcher._trials.get(trial_id)  # the Optuna trial the Ray trial runs
-            return None if trial is None else trial.number
-
         search_view = SearchView(
             study.study_name,
             storage,
@@ -342,7 +338,7 @@ def tune_study(
             s.trials,
             quiet=view == "log",
             slots=where.fits,
-            number_of=number_of,
+            number_of=study_searcher.number_of,
             start=phases.start if phases is not None else None,
         )
         callbacks.append(search_view)

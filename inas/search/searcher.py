@@ -246,6 +246,11 @@ class StudySearcher(Searcher):
                 trial.set_constraint(name, measured.get(name, 0.0))
         return self.study.tell(trial, values, state=state)
 
+    def number_of(self, trial_id: str) -> int | None:
+        """The number of the Optuna trial Ray trial `trial_id` runs (None: not one of this search's)."""
+        trial = self._trials.get(trial_id)
+        return None if trial is None else trial.number
+
     def live_numbers(self) -> list[int]:
         """The numbers of this search's unfinished trials: those training and the repeats waiting."""
         return [t.number for t in self._trials.values()] + [t.number for ts in self._waiting.values() for t in ts]

@@ -9,7 +9,7 @@ import optuna
 import pandas as pd
 
 from inas.study.keys import DUPLICATE_KEY, FAIL_REASON_KEY, INFEASIBLE_KEY, PRESCREENED_KEY
-from inas.study.record import FRAME_COLUMNS, OPTIONAL_FRAME_COLUMNS, fail_reason
+from inas.study.record import FRAME_COLUMNS, OPTIONAL_FRAME_COLUMNS, fail_reason, front_numbers
 
 # Columns of `trials_frame` every study has: the record's, and how the searcher marked the trial.
 RECORD_COLUMNS = (*FRAME_COLUMNS, DUPLICATE_KEY, INFEASIBLE_KEY, PRESCREENED_KEY)
@@ -24,21 +24,6 @@ def objective_names(study: optuna.Study) -> list[str]:
 def _cell(value):
     """A sampled value as a table cell: lists (channel tuples, aux heads) become their JSON text."""
     return json.dumps(value) if isinstance(value, (list, tuple, dict)) else value
-
-
-def front_numbers(study: optuna.Study) -> set[int]:
-    """The numbers of `pareto_trials(study)`: the non-dominated complete trials (equal ones all kept,
-    as Optuna keeps them), without copies. Computed here: `Study.best_trials` deep-copies every trial
-    of the study first (24 s of 27 for the frame of 10,000 trials)."""
-    import moocore
-    import numpy as np
-
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    if not complete:
-        return set()
-    signs = np.array([1.0 if d == optuna.study.StudyDirection.MINIMIZE else -1.0 for d in study.directions])
-    keep = moocore.is_nondominated(np.array([t.values for t in complete], dtype=float) * signs, keep_weakly=True)
-    return {t.number for t, k in zip(complete, keep, strict=True) if k and DUPLICATE_KEY not in t.user_attrs}
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:

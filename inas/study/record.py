@@ -186,10 +186,25 @@ def is_copy(t: FrozenTrial) -> bool:
     return DUPLICATE_KEY in t.user_attrs
 
 
+def front_numbers(study: optuna.Study) -> set[int]:
+    """The numbers of the non-dominated complete trials (equal ones all kept, as Optuna keeps them),
+    without copies of repeated proposals (their twin stands). Computed here: `Study.best_trials`
+    deep-copies every trial of the study first (24 s of 27 for the frame of 10,000 trials)."""
+    import moocore
+    import numpy as np
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not complete:
+        return set()
+    signs = np.array([1.0 if d == optuna.study.StudyDirection.MINIMIZE else -1.0 for d in study.directions])
+    keep = moocore.is_nondominated(np.array([t.values for t in complete], dtype=float) * signs, keep_weakly=True)
+    return {t.number for t, k in zip(complete, keep, strict=True) if k and DUPLICATE_KEY not in t.user_attrs}
+
+
 def pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """The non-dominated complete trials, without copies of repeated proposals (their twin stands)."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return [t for t in study.best_trials if not is_copy(t)] if complete else []
+    """The trials of `front_numbers`, in number order (the study's own, not copies: read, never change)."""
+    numbers = front_numbers(study)
+    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.number in numbers]
 
 
 def counts(study: optuna.Study) -> dict[str, int]:
