@@ -53,6 +53,9 @@ def main() -> None:
     ap.add_argument("--calibration", default="0,2000", help="comma-separated image counts (0: no recalibration)")
     ap.add_argument("--dataset", default=None, help="default: the supernet's")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--truth", default="val_top1,test_top1", help="the tables' columns to rank against (test: 10,000 images)"
+    )
     ap.add_argument("--extra-val", type=int, default=0, help="also score on N images outside the supernet's data")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
@@ -81,10 +84,12 @@ def main() -> None:
         + (f", {len(splits['extra'].labels)} extra images" if "extra" in splits else ""),
         flush=True,
     )
-    rows = {}
+    truths = args.truth.split(",")
+    rows: dict[str, dict[tuple[str, str], float]] = {}
     for table in args.table:
         for row in read_table(table):
-            rows.setdefault(row["params_json"], {})[table.stem] = float(row["val_top1"])
+            for column in truths:
+                rows.setdefault(row["params_json"], {})[table.stem, column] = float(row[column])
     scored: dict[str, dict[tuple[int, str], float]] = {}
     seconds: dict[int, list[float]] = {n: [] for n in sizes}
     for i, params in enumerate(rows):
@@ -104,16 +109,18 @@ def main() -> None:
             flush=True,
         )
     for table in args.table:
-        keys = [p for p in rows if table.stem in rows[p]]
-        truth = [rows[p][table.stem] for p in keys]
-        for n in sizes:
-            for split in splits:
-                mine = [scored[p][n, split] for p in keys]
-                rho, tau = spearmanr(mine, truth).statistic, kendalltau(mine, truth).statistic
-                print(
-                    f"{table.stem} ({len(keys)} networks), calibration {n}, {split} ({len(splits[split].labels)} images): "
-                    f"Spearman {rho:.3f}, Kendall {tau:.3f}; {sum(seconds[n]) / len(seconds[n]):.2f} s a candidate"
-                )
+        for column in truths:
+            keys = [p for p in rows if (table.stem, column) in rows[p]]
+            truth = [rows[p][table.stem, column] for p in keys]
+            for n in sizes:
+                for split in splits:
+                    mine = [scored[p][n, split] for p in keys]
+                    rho, tau = spearmanr(mine, truth).statistic, kendalltau(mine, truth).statistic
+                    print(
+                        f"{table.stem} {column} ({len(keys)} networks), calibration {n}, {split} "
+                        f"({len(splits[split].labels)} images): Spearman {rho:.3f}, Kendall {tau:.3f}; "
+                        f"{sum(seconds[n]) / len(seconds[n]):.2f} s a candidate"
+                    )
     if args.out:
         with open(args.out, "w", newline="") as f:
             w = csv.writer(f)
