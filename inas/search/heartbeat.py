@@ -16,15 +16,16 @@ import optuna
 from ray.tune import Callback
 
 from inas.search.stop import STOP_REQUESTED
+from inas.study.record import has_heartbeat
 
 
 class Heartbeat(Callback):
     """Record a heartbeat for each trial number `live()` returns: at once for a new one, then every
     `storage.get_heartbeat_interval()` seconds. Does nothing when the storage has no heartbeat."""
 
-    def __init__(self, storage: optuna.storages.RDBStorage, study_name: str, live: Callable[[], Iterable[int]]):
+    def __init__(self, storage: optuna.storages.BaseStorage, study_name: str, live: Callable[[], Iterable[int]]):
         self.storage = storage
-        self.interval = storage.get_heartbeat_interval()
+        self.interval = storage.get_heartbeat_interval() if has_heartbeat(storage) else None
         self.study_id = storage.get_study_id_from_name(study_name) if self.interval is not None else None
         self.live = live
         self._last = -float("inf")

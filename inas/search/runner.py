@@ -36,6 +36,7 @@ from inas.study.keys import (
     VAL_TOP1,
     VERSION_KEY,
 )
+from inas.study.mirror import MirroredStorage
 from inas.study.objectives import OBJECTIVE_KEYS, TIME_OBJECTIVE, objective_keys
 from inas.study.record import (
     counts,
@@ -229,6 +230,8 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple, phases: Phases
         # A resumed search must not replay the proposals of the run it continues.
         seed = s.seed + len(study.get_trials(deepcopy=False))
         sampler = make_sampler(s.sampler, seed)
+        if sqlite_path(plan.url) is not None:  # the lock says only this search writes the study: read it from memory
+            storage = MirroredStorage(storage, plan.study_name)
         study = optuna.load_study(study_name=plan.study_name, storage=storage, sampler=sampler)
         try:
             left = remaining
