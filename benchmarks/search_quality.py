@@ -29,6 +29,8 @@ far the cheap fidelity can be trusted.
         --prescreen 4 --scores benchmarks/tables/googlenet_depth-proxy-scores.csv
     python benchmarks/search_quality.py constrained benchmarks/tables/googlenet_depth-proxy.csv --constraint 'params<5e6'
     python benchmarks/search_quality.py cost --space googlenet_channels --sampler gp
+    python benchmarks/search_quality.py cost --space googlenet_depth_width --sampler tpe --storage sqlite,mirror \\
+        --in-flight 32 --marks 100,200,400,600,800,1000
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import statistics
 import sys
 import tarfile
 import tempfile
@@ -458,31 +461,61 @@ def constrained(args: argparse.Namespace) -> None:
 
 
 def cost(args: argparse.Namespace) -> None:
-    """Seconds a sampler takes to propose as its study grows (ask and sample, then tell random values),
-    on any space: what a sampler costs the search's driver between trials."""
+    """Seconds a sampler takes to propose as its study grows (ask and sample; each proposal told random
+    values `--in-flight` proposals later, as a search's running trials are), on any space: what a sampler
+    costs the search's driver between trials. `--storage` lists where the study lives: `memory`,
+    `sqlite` (a search's database, read through Optuna's cache) or `mirror` (that database read from
+    memory, as a search reads it: `inas.study.mirror`); the studies propose in turn, so each mark's
+    medians (over the proposals since the last mark) come from the same stretch of the machine's time."""
     import random
+    import tempfile
 
     import optuna
 
     from inas.search.settings import make_sampler
     from inas.space.registry import load_space
     from inas.space.sampling import sample
+    from inas.study.mirror import MirroredStorage
+    from inas.study.storage import open_storage
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore")
     space = load_space(args.space)
-    study = optuna.create_study(directions=["minimize"] * len(OBJECTIVES), sampler=make_sampler(args.sampler, 0))
-    rng = random.Random(0)
+    kinds = args.storage.split(",")
+    tmp = Path(tempfile.mkdtemp(prefix="inas-cost-"))
+    directions = ["minimize"] * len(OBJECTIVES)
+    studies = []
+    for i, kind in enumerate(kinds):
+        sampler = make_sampler(args.sampler, 0)
+        if kind == "memory":
+            studies.append(optuna.create_study(directions=directions, sampler=sampler))
+            continue
+        storage = open_storage(f"sqlite:///{tmp}/{i}.db", create=True)
+        optuna.create_study(study_name="cost", storage=storage, directions=directions)
+        if kind == "mirror":
+            storage = MirroredStorage(storage, "cost")
+        studies.append(optuna.load_study(study_name="cost", storage=storage, sampler=sampler))
+    rngs = [random.Random(0) for _ in kinds]
+    running: list[list] = [[] for _ in kinds]
+    took: list[list[float]] = [[] for _ in kinds]
     marks = {int(m) for m in args.marks.split(",")}
-    start = time.time()
+    print(f"{args.space}, {args.sampler}, {args.in_flight} in flight; median seconds a proposal since the last mark:")
+    print(f"{'proposals':>10} " + " ".join(f"{k:>8}" for k in kinds) + (f"   speed vs {kinds[0]}" if len(kinds) > 1 else ""))
     for n in range(1, max(marks) + 1):
-        begin = time.perf_counter()
-        trial = study.ask()
-        sample(space, trial)
-        took = time.perf_counter() - begin
-        study.tell(trial, [rng.random(), rng.random() * 1e7, rng.random() * 100])
+        for i, study in enumerate(studies):
+            begin = time.perf_counter()
+            trial = study.ask()
+            sample(space, trial)
+            took[i].append(time.perf_counter() - begin)
+            running[i].append(trial)
+            if len(running[i]) > args.in_flight:
+                rng = rngs[i]
+                study.tell(running[i].pop(0), [rng.random(), rng.random() * 1e7, rng.random() * 100])
         if n in marks:
-            print(f"{args.space} {args.sampler}: proposal {n}: {took:.2f} s (all {n}: {time.time() - start:.0f} s)")
+            medians = [statistics.median(t) for t in took]
+            ratios = " ".join(f"{medians[0] / m:5.2f}x" for m in medians[1:])
+            print(f"{n:>10} " + " ".join(f"{m:8.3f}" for m in medians) + (f"   {ratios}" if ratios else ""))
+            took = [[] for _ in kinds]
 
 
 def compare(args: argparse.Namespace) -> None:
@@ -553,6 +586,8 @@ def main() -> None:
     o.add_argument("--space", default="googlenet_channels")
     o.add_argument("--sampler", default="gp")
     o.add_argument("--marks", default="10,20,40,60,80,100")
+    o.add_argument("--storage", default="memory", help="comma-separated: memory, sqlite, mirror")
+    o.add_argument("--in-flight", type=int, default=0, help="proposals running at once (told this many later)")
     args = parser.parse_args()
     commands = {
         "table": table,
