@@ -128,9 +128,12 @@ def spread(frame, n: int) -> list[str]:
 def table(args: argparse.Namespace) -> None:
     import dataclasses
 
+    import torch
+
     from inas.data.datasets import load_dataset, subset
     from inas.search.settings import BUDGETS
     from inas.space.registry import load_space
+    from inas.train.precision import resolve as resolve_numerics
     from inas.train.recipe import TrainRecipe
 
     space, budget = load_space(args.space), BUDGETS.get(args.budget, "--budget")
@@ -164,6 +167,10 @@ def table(args: argparse.Namespace) -> None:
             f.write(f"# command: python benchmarks/search_quality.py table {' '.join(sys.argv[2:])}\n")
             f.write(f"# date: {dt.date.today()}; machine: {platform.platform()}, {os.cpu_count()} CPUs, no GPU\n")
             f.write(f"# data: {Path(args.data).name}, {len(data.train_y)} training images; {budget.fidelity()}\n")
+            numerics = resolve_numerics(recipe.precision, torch.device("cpu"))
+            f.write(
+                f"# numerics: {numerics.precision}, {numerics.memory_format} ({numerics.reason}); torch {torch.__version__}\n"
+            )
         writer = csv.DictWriter(f, COLUMNS)
         if new:
             writer.writeheader()
@@ -500,7 +507,11 @@ def cost(args: argparse.Namespace) -> None:
     took: list[list[float]] = [[] for _ in kinds]
     marks = {int(m) for m in args.marks.split(",")}
     print(f"{args.space}, {args.sampler}, {args.in_flight} in flight; median seconds a proposal since the last mark:")
-    print(f"{'proposals':>10} " + " ".join(f"{k:>8}" for k in kinds) + (f"   speed vs {kinds[0]}" if len(kinds) > 1 else ""))
+    print(
+        f"{'proposals':>10} "
+        + " ".join(f"{k:>8}" for k in kinds)
+        + (f"   speed vs {kinds[0]}" if len(kinds) > 1 else "")
+    )
     for n in range(1, max(marks) + 1):
         for i, study in enumerate(studies):
             begin = time.perf_counter()

@@ -87,7 +87,7 @@ def main() -> None:
         prof.step()
 
     with profile(activities=activities, schedule=window) as prof:
-        train(arch, recipe, data, device=device, evaluate_test=False, on_batch=on_batch)
+        result = train(arch, recipe, data, device=device, evaluate_test=False, on_batch=on_batch)
     timed = (args.warmup_steps - 1 - 2) * batch
     rate = timed / (marks[args.warmup_steps - 1] - marks[2])
 
@@ -105,7 +105,9 @@ def main() -> None:
     name = torch.cuda.get_device_name(device) if gpu else f"CPU ({torch.get_num_threads()} threads)"
     print(f"{date.today()}, {name}, torch {torch.__version__}, Python {platform.python_version()}")
     pool = "fused Triton max-pool" if args.fused_pool else "torch max-pool"
-    print(f"{args.preset}, batch {batch}, {data.name}; {'bf16 autocast, channels_last' if gpu else 'fp32'}; {pool}")
+    print(
+        f"{args.preset}, batch {batch}, {data.name}; {result.precision}, {result.memory_format} (--precision auto); {pool}"
+    )
     print(f"throughput of unprofiled steps 3..{args.warmup_steps - 1}: {rate:,.0f} img/s")
     print(f"{'device' if gpu else 'CPU'} time of {args.steps} profiled steps: {whole / 1e3:,.1f} ms")
     for kind, t in sorted(totals.items(), key=lambda kv: -kv[1]):

@@ -100,7 +100,7 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, rule, seed, pr
     if precision is not None:
         recipe = dataclasses.replace(recipe, precision=precision)
     torch_device = pick_device(device)
-    resolve(recipe.precision, torch_device, "--precision")  # bf16 asked of a device without it: refused now
+    numerics = resolve(recipe.precision, torch_device, "--precision")  # bf16 asked of a device without it: refused now
     set_threads()
     data = subset(load_dataset(dataset, data_dir), plan.data_fraction, seed)
     check_splits(data, recipe)
@@ -134,7 +134,7 @@ def _train(loaded, space, out, dataset, data_dir, plan, n_random, rule, seed, pr
     n_train = len(data.train_y) - round(len(data.train_y) * recipe.val_fraction)
     typer.echo(
         f"training the supernet of {loaded.name} on {n_train:,} {dataset} images ({plan.fidelity()}), "
-        f"{2 + n_random} candidates a step ({rule}), on {torch_device}",
+        f"{2 + n_random} candidates a step ({rule}), on {torch_device} in {numerics.precision}, {numerics.memory_format}",
         err=True,
     )
 
