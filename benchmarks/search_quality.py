@@ -28,6 +28,8 @@ far the cheap fidelity can be trusted.
     python benchmarks/search_quality.py replay benchmarks/tables/googlenet_depth-proxy.csv --samplers random,tpe \\
         --prescreen 4 --scores benchmarks/tables/googlenet_depth-proxy-scores.csv
     python benchmarks/search_quality.py constrained benchmarks/tables/googlenet_depth-proxy.csv --constraint 'params<5e6'
+    python benchmarks/search_quality.py table --space googlenet_depth_width --sample 20 --epochs 6 --data-fraction 0.3 \\
+        --label long --workers 2
     python benchmarks/search_quality.py cost --space googlenet_channels --sampler gp
     python benchmarks/search_quality.py cost --space googlenet_depth_width --sampler tpe --storage sqlite,mirror \\
         --in-flight 32 --marks 100,200,400,600,800,1000
@@ -145,7 +147,13 @@ def table(args: argparse.Namespace) -> None:
     if out.exists():
         with open(out) as f:
             done = {r["params_json"] for r in csv.DictReader(line for line in f if not line.startswith("#"))}
-    points = [p for p in all_points(space) if json.dumps(p, sort_keys=True) not in done]
+    if args.sample:  # a space too large (or conditional) to train whole: networks drawn at random, seeded
+        from inas.space.sampling import sample_many
+
+        drawn = [c.params for c in sample_many(space, args.sample, seed=args.seed)]
+    else:
+        drawn = all_points(space)
+    points = [p for p in drawn if json.dumps(p, sort_keys=True) not in done]
     if args.pick:
         wanted = set(spread(read_table(Path(args.source))[1], args.pick))
         points = [p for p in points if json.dumps(p, sort_keys=True) in wanted]
@@ -565,6 +573,7 @@ def main() -> None:
     t.add_argument("--image-size", type=int)
     t.add_argument("--from", dest="source", help="with --pick: the table to pick networks from")
     t.add_argument("--pick", type=int, help="train only this many networks of --from, spread over it")
+    t.add_argument("--sample", type=int, help="train this many networks drawn at random (seeded by --seed)")
     c = sub.add_parser("compare", help="Rank correlation of two tables' errors.")
     c.add_argument("cheap")
     c.add_argument("long")

@@ -12,6 +12,8 @@ change it behind the search's back, so its reads can come from a copy in memory.
 the database first, and to the copy only once the database took it: the database stays the record (a
 killed search leaves there what a plain storage would), and the copy never holds what the database
 refused. A trial's number is the same in both, and checked to be as each trial is created.
+(`inas.study.snapshot.Snapshot` is the readers' counterpart: a study another process writes, read
+once and read again when it changes.)
 """
 
 from __future__ import annotations
