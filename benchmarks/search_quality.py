@@ -151,6 +151,8 @@ def table(args: argparse.Namespace) -> None:
         from inas.space.sampling import sample_many
 
         drawn = [c.params for c in sample_many(space, args.sample, seed=args.seed)]
+    elif args.points:  # chosen networks: a CSV with a params_json column (supernet_rank.py's, a table)
+        drawn = [json.loads(p) for p in read_table(Path(args.points))[1]["params_json"]]
     else:
         drawn = all_points(space)
     points = [p for p in drawn if json.dumps(p, sort_keys=True) not in done]
@@ -574,6 +576,7 @@ def main() -> None:
     t.add_argument("--from", dest="source", help="with --pick: the table to pick networks from")
     t.add_argument("--pick", type=int, help="train only this many networks of --from, spread over it")
     t.add_argument("--sample", type=int, help="train this many networks drawn at random (seeded by --seed)")
+    t.add_argument("--points", help="train the networks of this CSV's params_json column")
     c = sub.add_parser("compare", help="Rank correlation of two tables' errors.")
     c.add_argument("cheap")
     c.add_argument("long")
