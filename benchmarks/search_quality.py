@@ -484,22 +484,35 @@ def cost(args: argparse.Namespace) -> None:
     `sqlite` (a search's database, read through Optuna's cache) or `mirror` (that database read from
     memory, as a search reads it: `inas.study.mirror`); the studies propose in turn, so each mark's
     medians (over the proposals since the last mark) come from the same stretch of the machine's time."""
-    import random
+    import shutil
     import tempfile
 
     import optuna
 
-    from inas.search.settings import make_sampler
     from inas.space.registry import load_space
-    from inas.space.sampling import sample
-    from inas.study.mirror import MirroredStorage
-    from inas.study.storage import open_storage
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore")
     space = load_space(args.space)
     kinds = args.storage.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="inas-cost-"))
+    try:
+        _propose(args, space, kinds, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _propose(args: argparse.Namespace, space, kinds: list[str], tmp: Path) -> None:
+    """`cost`'s run: the studies in `kinds` (their databases in `tmp`) proposing in turn."""
+    import random
+
+    import optuna
+
+    from inas.search.settings import make_sampler
+    from inas.space.sampling import sample
+    from inas.study.mirror import MirroredStorage
+    from inas.study.storage import open_storage
+
     directions = ["minimize"] * len(OBJECTIVES)
     studies = []
     for i, kind in enumerate(kinds):
@@ -575,8 +588,9 @@ def main() -> None:
     t.add_argument("--image-size", type=int)
     t.add_argument("--from", dest="source", help="with --pick: the table to pick networks from")
     t.add_argument("--pick", type=int, help="train only this many networks of --from, spread over it")
-    t.add_argument("--sample", type=int, help="train this many networks drawn at random (seeded by --seed)")
-    t.add_argument("--points", help="train the networks of this CSV's params_json column")
+    chosen = t.add_mutually_exclusive_group()
+    chosen.add_argument("--sample", type=int, help="train this many networks drawn at random (seeded by --seed)")
+    chosen.add_argument("--points", help="train the networks of this CSV's params_json column")
     c = sub.add_parser("compare", help="Rank correlation of two tables' errors.")
     c.add_argument("cheap")
     c.add_argument("long")
