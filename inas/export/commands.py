@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from inas.cli_common import DataDirOpt, DeviceOpt, PrecisionOpt, StorageOpt, StudyArg, print_json, user_errors
+from inas.export.init import INIT_CHOICES, SCRATCH
 from inas.study.choose import KNEE_RULE
 from inas.study.keys import PARAMS, TEST_TOP1, TEST_TOP5, TRAIN_SECONDS
 
@@ -26,6 +27,10 @@ BUDGET_HELP = (
     "Retrain with this search budget's epochs, image size and batch (smoke, proxy, standard, paper), "
     "always at full width on every training image; default standard (6 epochs, the network's own image size, "
     "batch 512), whatever budget the search used."
+)
+INIT_HELP = (
+    "scratch: seeded weights; supernet:DIR: start from the weights the candidate inherits from a full-width "
+    "supernet of the study's space (`inas supernet train --width 1 --out DIR`)."
 )
 EPOCHS_HELP = "Epochs (default: the budget's)."
 BATCH_HELP = "Training batch, refused if it does not fit memory (default: the budget's, lowered to fit)."
@@ -100,6 +105,7 @@ def export_command(
     compile: Annotated[bool, typer.Option("--compile", help=COMPILE_HELP)] = False,
     onnx: Annotated[bool, typer.Option("--onnx", help="Also write model.onnx, checked against PyTorch.")] = False,
     precision: PrecisionOpt = None,
+    init: Annotated[str, typer.Option("--init", metavar=INIT_CHOICES, help=INIT_HELP)] = SCRATCH,
 ) -> None:
     """Retrain the chosen candidate as a model to deploy, test it once, write it as a model folder.
 
@@ -112,6 +118,7 @@ def export_command(
 
     BUDGETS.get(budget, "--budget")  # a bad name is refused before torch or the study is loaded
     from inas.cli_common import check_dataset, check_device, check_precision
+    from inas.export.init import check_init
     from inas.files import check_out_dir
     from inas.study.load import open_study
 
@@ -119,6 +126,7 @@ def export_command(
     check_device(device)
     check_precision(precision)
     check_out_dir(out)
+    check_init(init)  # a folder that is no full-width supernet, before the study or torch loads
     ref = open_study(study, storage)
     from inas.export.run import ExportSettings, export
     from inas.train.loop import forcing_precision
@@ -126,7 +134,7 @@ def export_command(
 
     forcing = forcing_precision(precision)
     set_threads()
-    settings = ExportSettings(trial, pick, epochs, dataset, data_dir, device, compile, onnx, budget, batch_size)
+    settings = ExportSettings(trial, pick, epochs, dataset, data_dir, device, compile, onnx, budget, batch_size, init)
     with ExitStack() as stack:
         view = ExportView(stack)
         # --precision replaces the searched recipe's (default: as the trial was trained, resolved on this device).

@@ -14,6 +14,7 @@ import torch
 
 from inas.data.datasets import load_dataset
 from inas.errors import InasError, shown
+from inas.export.init import SCRATCH, inherited
 from inas.files import check_out_dir
 from inas.model.config import ArchConfig
 from inas.study.keys import DATASET_KEY, SETTINGS_KEY
@@ -49,6 +50,7 @@ class ExportSettings:
     onnx: bool = False
     budget: str = DEFAULT_BUDGET  # a name in inas.train.budget.BUDGETS, whatever budget the search used
     batch_size: int | None = None  # None: the budget's, lowered to fit the device's memory
+    init: str = SCRATCH  # or supernet:DIR: start from the weights the candidate inherits (`inas.export.init`)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class ExportPlan:
     budget: str
     device: str
     note: str | None = None  # the batch was lowered to fit the device's memory
+    init: str = SCRATCH  # what the weights start from: scratch, or supernet:<hash>
 
     @property
     def steps_per_epoch(self) -> int:
@@ -78,6 +81,7 @@ class ExportPlan:
             f"exporting trial {self.trial} of {self.study} ({self.arch_hash}): full width, {self.image_size} px, "
             f"{epochs} ({self.budget} budget) on {self.images:,} {self.dataset} images (nothing held out), "
             f"batch {self.batch_size} on {self.device}"
+            + (f", from the weights it inherits from {self.init}" if self.init != SCRATCH else "")
         )
 
 
@@ -223,6 +227,7 @@ def export(
     device = pick_device(s.device)
     data = load_dataset(dataset, s.data_dir)
     arch = arch.with_classes(data.num_classes)
+    init, started_from = (None, SCRATCH) if s.init == SCRATCH else inherited(s.init, ref, arch, data)
     # The budget's batch, or the largest that fits the memory free (as `inas train` does); a batch
     # asked for is kept, or refused when it does not fit.
     recipe, note = fit_batch(arch, recipe, device, s.batch_size is not None, images=len(data.train_x))
@@ -239,17 +244,20 @@ def export(
         budget=s.budget,
         device=torch.cuda.get_device_name(device) if device.type == "cuda" else str(device),
         note=note,
+        init=started_from,
     )
     if on_plan is not None:
         on_plan(plan)
     clock = StepClock(plan, device, on_estimate, on_batch)
-    model, result = train(arch, recipe, data, device=device, on_epoch=on_epoch, on_batch=clock, compile=s.compile)
+    model, result = train(
+        arch, recipe, data, device=device, on_epoch=on_epoch, on_batch=clock, compile=s.compile, init=init
+    )
     if result.status != "ok" or result.test_top1 is None:
         raise InasError(
             f"retraining trial {number} did not finish ({result.message or result.status}); nothing written"
         )
     picked_by = s.pick or (f"--trial {s.trial}" if s.trial is not None else "min-error")
-    source = {"study": ref.name, "storage": ref.url, "trial": number, "picked_by": picked_by}
+    source = {"study": ref.name, "storage": ref.url, "trial": number, "picked_by": picked_by, "init": started_from}
     config, metrics = describe(model, recipe, data, result, source)
     extra = None
     if s.onnx:

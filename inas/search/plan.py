@@ -27,7 +27,7 @@ from inas.space.sampling import sample
 from inas.space.schema import SearchSpace, space_fingerprint
 from inas.space.warmstart import warm_start_points
 from inas.study.choose import check_constraints, constraint_name, parse_constraints
-from inas.study.keys import DATASET_KEY, LATENCY_MS, MACS, PARAMS, RECIPE_KEY
+from inas.study.keys import DATASET_KEY, LATENCY_MS, MACS, PARAMS, RECIPE_KEY, SPACE_FINGERPRINT_KEY
 from inas.study.storage import check_study_name, check_url, default_storage
 from inas.train.loop import check_splits
 from inas.train.recipe import TrainRecipe
@@ -99,7 +99,7 @@ class SearchPlan:
         s = self.settings
         return {
             "space": self.space.name,
-            "space_fingerprint": space_fingerprint(self.space),
+            SPACE_FINGERPRINT_KEY: space_fingerprint(self.space),
             "objectives": list(s.objectives),
             DATASET_KEY: s.dataset,
             RECIPE_KEY: self.recipe.to_dict(),

@@ -8,6 +8,7 @@ keys are the field names of `inas.study.record.TrialRecord` (a test holds them t
 SETTINGS_KEY = "settings"  # what a resumed search must share with the one it continues
 VERSION_KEY = "inas_version"
 DATASET_KEY = "dataset"  # in the settings: the dataset the study searched on
+SPACE_FINGERPRINT_KEY = "space_fingerprint"  # in the settings: which version of the space was searched
 # The record key the objective `train_time` reads; absent from a study searched before inas recorded
 # `robust_train_seconds`, whose `train_time` is the wall clock (`train_seconds`), and stays so on --resume.
 TIME_OBJECTIVE_KEY = "train_time_reads"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +34,15 @@ def train_command(
     epochs: Annotated[
         int | None, typer.Option("--epochs", min=1, help="Epochs of supernet training [default: the budget's].")
     ] = None,
+    width: Annotated[
+        float | None,
+        typer.Option(
+            "--width",
+            min=0.0625,
+            max=1.0,
+            help="Channel multiplier of the copies it holds [default: the budget's]; 1 for `inas export --init`.",
+        ),
+    ] = None,
     n_random: Annotated[
         int, typer.Option("--random", min=0, max=16, help="Random candidates a step, beside the largest and smallest.")
     ] = 2,
@@ -61,6 +71,8 @@ def train_command(
     if rule not in RULES:
         raise typer.BadParameter(f"{rule!r}: choose one of {', '.join(RULES)}", param_hint="--rule")
     plan = BUDGETS.get(budget, "--budget").with_epochs(epochs)
+    if width is not None:
+        plan = dataclasses.replace(plan, width=width)
     check_precision(precision)
     loaded = load_space(space)
     refuse_dimensions(loaded)
@@ -80,8 +92,6 @@ def train_command(
 
 
 def _train(loaded, space, out, dataset, data_dir, plan, n_random, rule, seed, precision, device, resume) -> None:
-    import dataclasses
-
     from inas.data.datasets import load_dataset, subset
     from inas.supernet.bundle import load_supernet, resume_state, write_epoch
     from inas.supernet.info import SupernetInfo, read_info

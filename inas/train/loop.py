@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 
@@ -230,16 +230,21 @@ def train(
     on_epoch: EpochCallback | None = None,
     on_batch: BatchCallback | None = None,
     compile: bool = False,
+    init: Mapping[str, torch.Tensor] | None = None,
 ) -> tuple[GoogLeNet, TrainResult]:
     """Train `arch` on `data` with `recipe`; return the trained network and what happened.
-    `compile`: run the training step through torch.compile (pays back only on long runs)."""
+    `compile`: run the training step through torch.compile (pays back only on long runs); `init`: the
+    state dict to start from (the weights a candidate inherits from a supernet) instead of a seeded one."""
     validate_recipe(recipe)
     device = pick_device(device) if isinstance(device, str) else device
     if arch.num_classes != data.num_classes:
         arch = arch.with_classes(data.num_classes)
     numerics = numerics_for(recipe, device)
     torch.manual_seed(recipe.seed)
-    model = build(arch).to(device)
+    model = build(arch)
+    if init is not None:
+        model.load_state_dict(init)  # strict: every tensor, of its shape
+    model = model.to(device)
     if numerics.channels_last:
         model = model.to(memory_format=torch.channels_last)
     if device.type == "cuda":

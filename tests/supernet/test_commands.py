@@ -43,6 +43,13 @@ def test_train_writes_a_supernet_that_loads(space, tmp_path):
     assert "supernet " + info.hash in result.output
 
 
+def test_width_overrides_the_budgets(space, tmp_path):
+    result = train(space, tmp_path / "sn", "--epochs", "1", "--width", "0.5")
+    assert result.exit_code == 0, result.output
+    info = read_info(tmp_path / "sn")
+    assert info.width == 0.5 and load_supernet(tmp_path / "sn")[0].layout.width == 0.5
+
+
 @pytest.mark.parametrize("rule", ["sandwich", "uniform"])
 def test_a_killed_run_resumes_as_the_uninterrupted_run(space, tmp_path, monkeypatch, rule):
     assert train(space, tmp_path / "whole", "--epochs", "2", "--rule", rule).exit_code == 0
@@ -83,6 +90,7 @@ def test_a_folder_whose_json_names_other_weights_is_refused(space, tmp_path):
         (["--budget", "smok"], "budget"),
         (["--random", "99"], "--random"),
         (["--rule", "spos"], "--rule: 'spos': choose one of sandwich, uniform"),
+        (["--width", "2"], "--width"),
     ],
 )
 def test_bad_options_get_one_line_and_exit_2(space, tmp_path, args, says):

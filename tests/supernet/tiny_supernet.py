@@ -39,20 +39,23 @@ def write_space(folder: Path, text: str = TINY_SPACE, name: str = "tinynet.yaml"
     return str(path)
 
 
-def train_tiny_supernet(out: Path, space: str, dataset: str = DATASET, seed: int = 0) -> SupernetInfo:
-    """Train the supernet of `space` for one epoch on `dataset` into `out`; what its json says."""
+def train_tiny_supernet(
+    out: Path, space: str, dataset: str = DATASET, seed: int = 0, width: float = WIDTH
+) -> SupernetInfo:
+    """Train the supernet of `space` (copies at `width`) for one epoch on `dataset` into `out`; what its
+    json says."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     loaded = load_space(space)
     recipe = dataclasses.replace(TrainRecipe(), epochs=1, batch_size=BATCH, image_size=IMAGE_SIZE, seed=seed)
     data = load_dataset(dataset, None)
-    layout = supernet_layout(loaded, data.num_classes, data.channels, WIDTH)
+    layout = supernet_layout(loaded, data.num_classes, data.channels, width)
     mean, std = normalisation(data, recipe)
     info = SupernetInfo(
         space=space,
         space_fingerprint=space_fingerprint(loaded),
         widest=layout.widest,
-        width=WIDTH,
+        width=width,
         dataset=dataset,
         classes=data.num_classes,
         data_fraction=1.0,

@@ -1,0 +1,79 @@
+"""`inas export --init`: the weights a retraining starts from, seeded (`scratch`) or the ones the
+candidate inherits from a full-width supernet of the study's space (`supernet:DIR`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from inas.errors import ConfigError, shown
+from inas.search.settings import SUPERNET_PREFIX
+from inas.study.keys import SETTINGS_KEY, SPACE_FINGERPRINT_KEY
+
+if TYPE_CHECKING:
+    import torch
+
+    from inas.data.datasets import ImageData
+    from inas.model.config import ArchConfig
+    from inas.study.load import StudyRef
+    from inas.supernet.info import SupernetInfo
+
+SCRATCH = "scratch"
+INIT_CHOICES = f"{SCRATCH}|{SUPERNET_PREFIX}DIR"
+
+
+def init_folder(init: str) -> Path | None:
+    """The supernet folder of `--init supernet:DIR`, None for `scratch`; anything else is refused."""
+    if init == SCRATCH:
+        return None
+    folder = init.removeprefix(SUPERNET_PREFIX) if init.startswith(SUPERNET_PREFIX) else ""
+    if not folder.strip():
+        raise ConfigError(
+            f"--init {shown(init)}: give `scratch` (seeded weights) or `supernet:DIR` (the weights the candidate "
+            "inherits from the supernet `inas supernet train --width 1 --out DIR` wrote)"
+        )
+    return Path(folder)
+
+
+def check_init(init: str) -> SupernetInfo | None:
+    """What `--init`'s supernet says of itself, checked without torch; None for `scratch`. An export
+    trains at full width, so a supernet of reduced-width copies is refused."""
+    from inas.supernet.info import read_info
+
+    folder = init_folder(init)
+    if folder is None:
+        return None
+    info = read_info(folder)
+    if info.width != 1.0:
+        raise ConfigError(
+            f"--init: the supernet in {folder} holds width x{info.width:g} copies and an export trains at full "
+            "width; train a full-width one (`inas supernet train --width 1`), or give --init scratch"
+        )
+    return info
+
+
+def inherited(init: str, ref: StudyRef, arch: ArchConfig, data: ImageData) -> tuple[dict[str, torch.Tensor], str]:
+    """The state dict candidate `arch` (full width) inherits from `--init`'s supernet, and the supernet's
+    name for the record (`supernet:<hash>`). Refused: a supernet of another space or other data."""
+    from inas.supernet.bundle import load_supernet
+
+    folder, info = init_folder(init), check_init(init)
+    assert folder is not None and info is not None, "inherited() is for --init supernet:DIR"
+    settings = ref.study.user_attrs.get(SETTINGS_KEY, {})
+    if settings.get(SPACE_FINGERPRINT_KEY) != info.space_fingerprint:
+        raise ConfigError(
+            f"--init: the supernet in {folder} holds space {info.space}, and study {shown(ref.name)} searched "
+            f"{shown(settings.get('space', 'another'))}; give a supernet of the study's space, or --init scratch"
+        )
+    if (data.num_classes, data.channels) != (info.classes, info.widest.in_channels):
+        raise ConfigError(
+            f"--init: the supernet in {folder} was trained on {info.classes} classes of "
+            f"{info.widest.in_channels}-channel images, and {data.name} has {data.num_classes} of {data.channels}; "
+            "export on the supernet's kind of data, or give --init scratch"
+        )
+    supernet, loaded = load_supernet(folder)  # every tensor checked against the description
+    try:
+        weights = supernet.inherit(arch)
+    except ValueError as e:
+        raise ConfigError(f"--init: the supernet in {folder} does not hold this candidate ({e})") from None
+    return {k: v.detach().clone() for k, v in weights.items()}, f"{SUPERNET_PREFIX}{loaded.hash}"
