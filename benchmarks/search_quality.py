@@ -173,14 +173,16 @@ def table(args: argparse.Namespace) -> None:
     print(f"{len(points)} networks to train ({len(done)} in {out} already), {args.workers} workers", flush=True)
     start = time.time()
     with open(out, "a", newline="") as f:
-        if new:
-            f.write(f"# command: python benchmarks/search_quality.py table {' '.join(sys.argv[2:])}\n")
-            f.write(f"# date: {dt.date.today()}; machine: {platform.platform()}, {os.cpu_count()} CPUs, no GPU\n")
-            f.write(f"# data: {Path(args.data).name}, {len(data.train_y)} training images; {budget.fidelity()}\n")
-            numerics = resolve_numerics(recipe.precision, torch.device("cpu"))
-            f.write(
-                f"# numerics: {numerics.precision}, {numerics.memory_format} ({numerics.reason}); torch {torch.__version__}\n"
-            )
+        # Rows added to a table later say which command added them (readers skip `#` lines).
+        f.write(
+            f"# {'command' if new else 'added by'}: python benchmarks/search_quality.py table {' '.join(sys.argv[2:])}\n"
+        )
+        f.write(f"# date: {dt.date.today()}; machine: {platform.platform()}, {os.cpu_count()} CPUs, no GPU\n")
+        f.write(f"# data: {Path(args.data).name}, {len(data.train_y)} training images; {budget.fidelity()}\n")
+        numerics = resolve_numerics(recipe.precision, torch.device("cpu"))
+        f.write(
+            f"# numerics: {numerics.precision}, {numerics.memory_format} ({numerics.reason}); torch {torch.__version__}\n"
+        )
         writer = csv.DictWriter(f, COLUMNS)
         if new:
             writer.writeheader()
