@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inas.errors import ConfigError, shown
-from inas.search.settings import SUPERNET_PREFIX
+from inas.search.settings import SUPERNET_PREFIX, supernet_value
 from inas.study.keys import SETTINGS_KEY, SPACE_FINGERPRINT_KEY
 
 if TYPE_CHECKING:
@@ -24,15 +24,14 @@ INIT_CHOICES = f"{SCRATCH}|{SUPERNET_PREFIX}DIR"
 
 def init_folder(init: str) -> Path | None:
     """The supernet folder of `--init supernet:DIR`, None for `scratch`; anything else is refused."""
-    if init == SCRATCH:
-        return None
-    folder = init.removeprefix(SUPERNET_PREFIX) if init.startswith(SUPERNET_PREFIX) else ""
-    if not folder.strip():
-        raise ConfigError(
-            f"--init {shown(init)}: give `scratch` (seeded weights) or `supernet:DIR` (the weights the candidate "
-            "inherits from the supernet `inas supernet train --width 1 --out DIR` wrote)"
-        )
-    return Path(folder)
+    folder = supernet_value(
+        init,
+        SCRATCH,
+        "--init",
+        "`scratch` (seeded weights) or `supernet:DIR` (the weights the candidate inherits from the supernet "
+        "`inas supernet train --width 1 --out DIR` wrote)",
+    )
+    return None if folder is None else Path(folder)
 
 
 def check_init(init: str) -> SupernetInfo | None:

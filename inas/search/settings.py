@@ -76,14 +76,23 @@ def make_sampler(name: str, seed: int) -> optuna.samplers.BaseSampler:
 
 def supernet_folder(evaluator: str) -> str | None:
     """The supernet folder of `--evaluator supernet:DIR`, None for `train`; anything else is refused."""
-    if evaluator == TRAIN_EVALUATOR:
+    return supernet_value(
+        evaluator,
+        TRAIN_EVALUATOR,
+        "--evaluator",
+        "`train` (train every candidate) or `supernet:DIR` (score each on the supernet `inas supernet train "
+        "--out DIR` wrote)",
+    )
+
+
+def supernet_value(value: str, plain: str, option: str, choices: str) -> str | None:
+    """DIR of an option's `supernet:DIR`, None for its `plain` value; anything else refused, naming the
+    `choices` in words."""
+    if value == plain:
         return None
-    folder = evaluator.removeprefix(SUPERNET_PREFIX) if evaluator.startswith(SUPERNET_PREFIX) else ""
+    folder = value.removeprefix(SUPERNET_PREFIX) if value.startswith(SUPERNET_PREFIX) else ""
     if not folder.strip():
-        raise ConfigError(
-            f"--evaluator {shown(evaluator)}: give `train` (train every candidate) or `supernet:DIR` "
-            "(score each on the supernet `inas supernet train --out DIR` wrote)"
-        )
+        raise ConfigError(f"{option} {shown(value)}: give {choices}")
     return folder
 
 
