@@ -18,7 +18,7 @@ ALLOWED = {
     "supernet": {"model", "data", "train", "space"},  # an evaluator a search uses, like train
     "search": {"model", "data", "train", "space", "study", "supernet"},
     "report": {"study"},
-    "export": {"model", "data", "train", "study"},
+    "export": {"model", "data", "train", "study", "supernet"},  # --init: a supernet's weights
     "reproduce": {"search", "study", "train"},
 }
 TOP_LEVEL = {"errors", "files", "checks", "limits", "registry", "lazy", "cli_common"}

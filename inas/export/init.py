@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inas.errors import ConfigError, shown
-from inas.search.settings import SUPERNET_PREFIX, supernet_value
 from inas.study.keys import SETTINGS_KEY, SPACE_FINGERPRINT_KEY
+from inas.supernet.info import SUPERNET_PREFIX, supernet_value
 
 if TYPE_CHECKING:
     import torch

@@ -32,6 +32,7 @@ from inas import __version__
 from inas.errors import ConfigError, DataError, InasError
 from inas.search.settings import Budget, SearchSettings, supernet_folder
 from inas.study.record import TrialRecord, TrialStatus
+from inas.supernet.info import SUPERNET_PREFIX
 
 if TYPE_CHECKING:
     import optuna
@@ -65,7 +66,7 @@ class SupernetSource:
     @property
     def fidelity(self) -> str:
         """The study's fidelity and each record's `evaluator`: which supernet scored the candidates."""
-        return f"supernet:{self.info.hash}"
+        return f"{SUPERNET_PREFIX}{self.info.hash}"
 
     def study_settings(self) -> dict[str, Any]:
         """What a --resume must share with the study, beside the search's other settings."""

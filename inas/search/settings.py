@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from inas.errors import ConfigError, shown
+from inas.errors import ConfigError
 from inas.registry import Registry
 from inas.study.keys import MACS, NASWOT, PARAMS
 from inas.study.objectives import OBJECTIVE_KEYS, TIME_OBJECTIVE
+from inas.supernet.info import supernet_value
 from inas.train.budget import BUDGETS, DEFAULT_BUDGET, Budget  # their home; a search names them from here too
 from inas.train.recipe import TrainRecipe
 
@@ -25,7 +26,6 @@ SUPERNET_OBJECTIVES = ("top1_error", PARAMS, MACS)
 # --evaluator: `train` trains every candidate (a Ray Tune trial each); `supernet:DIR` scores each with the
 # weights it inherits from the supernet `inas supernet train --out DIR` wrote.
 TRAIN_EVALUATOR = "train"
-SUPERNET_PREFIX = "supernet:"
 # Training images a candidate's BatchNorm is recalibrated on (OFA's; inas.supernet.score says the same).
 CALIBRATION_IMAGES = 2000
 MAX_CALIBRATION_IMAGES = 100_000
@@ -83,17 +83,6 @@ def supernet_folder(evaluator: str) -> str | None:
         "`train` (train every candidate) or `supernet:DIR` (score each on the supernet `inas supernet train "
         "--out DIR` wrote)",
     )
-
-
-def supernet_value(value: str, plain: str, option: str, choices: str) -> str | None:
-    """DIR of an option's `supernet:DIR`, None for its `plain` value; anything else refused, naming the
-    `choices` in words."""
-    if value == plain:
-        return None
-    folder = value.removeprefix(SUPERNET_PREFIX) if value.startswith(SUPERNET_PREFIX) else ""
-    if not folder.strip():
-        raise ConfigError(f"{option} {shown(value)}: give {choices}")
-    return folder
 
 
 def check_supernet_objectives(names: tuple[str, ...]) -> None:

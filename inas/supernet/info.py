@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from inas import __version__, limits
-from inas.errors import InasError, shown
+from inas.errors import ConfigError, InasError, shown
 from inas.files import check_out_dir, read_json
 from inas.model.config import ArchConfig
 from inas.train.recipe import TrainRecipe, validate_recipe
@@ -24,6 +24,9 @@ MAX_EPOCHS = 100_000  # epochs a history may list
 # How a step picks the candidates it trains (`inas.supernet.train`): the sandwich rule with in-place
 # distillation (BigNAS), or uniform single paths on the labels (SPOS).
 RULES = ("sandwich", "uniform")
+# How options name a supernet folder (`--evaluator supernet:DIR`, `inas export --init supernet:DIR`), and
+# how a record names the supernet that scored it (`supernet:<hash>`).
+SUPERNET_PREFIX = "supernet:"
 
 
 class SupernetError(InasError):
@@ -80,6 +83,17 @@ class SupernetInfo:
             "inas_version": self.inas_version,
             "torch_version": self.torch_version,
         }
+
+
+def supernet_value(value: str, plain: str, option: str, choices: str) -> str | None:
+    """DIR of an option's `supernet:DIR`, None for its `plain` value; anything else refused, naming the
+    `choices` in words."""
+    if value == plain:
+        return None
+    folder = value.removeprefix(SUPERNET_PREFIX) if value.startswith(SUPERNET_PREFIX) else ""
+    if not folder.strip():
+        raise ConfigError(f"{option} {shown(value)}: give {choices}")
+    return folder
 
 
 def folder_error(path: Path, what: str) -> SupernetError:

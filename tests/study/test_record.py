@@ -146,7 +146,7 @@ def test_the_key_constants_name_record_fields():
     from inas.study.record import RECORD_KEYS
 
     study_and_marks = {"SETTINGS_KEY", "VERSION_KEY", "DATASET_KEY", "CURVE_KEY", "DUPLICATE_KEY", "INTERRUPTED_KEY"}
-    study_and_marks |= {"ENQUEUED_KEY", "PRESCREENED_KEY", "TIME_OBJECTIVE_KEY"}
+    study_and_marks |= {"ENQUEUED_KEY", "PRESCREENED_KEY", "TIME_OBJECTIVE_KEY", "SPACE_FINGERPRINT_KEY"}
     named = {v for k, v in vars(keys).items() if k.isupper() and k not in study_and_marks}
     assert named <= set(RECORD_KEYS), named - set(RECORD_KEYS)
 
