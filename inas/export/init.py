@@ -35,29 +35,36 @@ def init_folder(init: str) -> Path | None:
 
 
 def check_init(init: str) -> SupernetInfo | None:
-    """What `--init`'s supernet says of itself, checked without torch; None for `scratch`. An export
-    trains at full width, so a supernet of reduced-width copies is refused."""
+    """What `--init`'s supernet says of itself, checked without torch; None for `scratch`."""
     from inas.supernet.info import read_info
 
     folder = init_folder(init)
     if folder is None:
         return None
     info = read_info(folder)
+    _refuse_narrow(info, folder)
+    return info
+
+
+def _refuse_narrow(info: SupernetInfo, folder: Path) -> None:
+    """An export trains at full width, so a supernet of reduced-width copies cannot start it."""
     if info.width != 1.0:
         raise ConfigError(
             f"--init: the supernet in {folder} holds width x{info.width:g} copies and an export trains at full "
             "width; train a full-width one (`inas supernet train --width 1`), or give --init scratch"
         )
-    return info
 
 
 def inherited(init: str, ref: StudyRef, arch: ArchConfig, data: ImageData) -> tuple[dict[str, torch.Tensor], str]:
     """The state dict candidate `arch` (full width) inherits from `--init`'s supernet, and the supernet's
-    name for the record (`supernet:<hash>`). Refused: a supernet of another space or other data."""
+    name for the record (`supernet:<hash>`). Refused: a reduced-width supernet, one of another space or
+    of other data. Every check reads the description loaded with the weights, not an earlier read."""
     from inas.supernet.bundle import load_supernet
 
-    folder, info = init_folder(init), check_init(init)
-    assert folder is not None and info is not None, "inherited() is for --init supernet:DIR"
+    folder = init_folder(init)
+    assert folder is not None, "inherited() is for --init supernet:DIR"
+    supernet, info = load_supernet(folder)  # every tensor checked against the description
+    _refuse_narrow(info, folder)
     settings = ref.study.user_attrs.get(SETTINGS_KEY, {})
     if settings.get(SPACE_FINGERPRINT_KEY) != info.space_fingerprint:
         raise ConfigError(
@@ -70,9 +77,8 @@ def inherited(init: str, ref: StudyRef, arch: ArchConfig, data: ImageData) -> tu
             f"{info.widest.in_channels}-channel images, and {data.name} has {data.num_classes} of {data.channels}; "
             "export on the supernet's kind of data, or give --init scratch"
         )
-    supernet, loaded = load_supernet(folder)  # every tensor checked against the description
     try:
         weights = supernet.inherit(arch)
     except ValueError as e:
         raise ConfigError(f"--init: the supernet in {folder} does not hold this candidate ({e})") from None
-    return {k: v.detach().clone() for k, v in weights.items()}, f"{SUPERNET_PREFIX}{loaded.hash}"
+    return {k: v.detach().clone() for k, v in weights.items()}, f"{SUPERNET_PREFIX}{info.hash}"

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from inas.cli_common import DataDirOpt, DeviceOpt, PrecisionOpt, check_precision, user_errors
+from inas.supernet.info import MIN_WIDTH
 
 supernet_app = typer.Typer(
     help="Weight-sharing supernets: train one network that holds every candidate of a space.",
@@ -38,7 +39,7 @@ def train_command(
         float | None,
         typer.Option(
             "--width",
-            min=0.0625,
+            min=MIN_WIDTH,
             max=1.0,
             help="Channel multiplier of the copies it holds [default: the budget's]; 1 for `inas export --init`.",
         ),

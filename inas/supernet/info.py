@@ -27,6 +27,9 @@ RULES = ("sandwich", "uniform")
 # How options name a supernet folder (`--evaluator supernet:DIR`, `inas export --init supernet:DIR`), and
 # how a record names the supernet that scored it (`supernet:<hash>`).
 SUPERNET_PREFIX = "supernet:"
+# The narrowest copy a supernet may hold (`--width`, and what a folder may claim): a sixteenth of
+# GoogLeNet keeps 4 to 24 channels a branch (from the 4-channel floor of a reduced-width copy up).
+MIN_WIDTH = 1 / 16
 
 
 class SupernetError(InasError):
@@ -164,7 +167,7 @@ def read_info(folder: Path) -> SupernetInfo:
         space=_text(raw, "space", path),
         space_fingerprint=_text(raw, "space_fingerprint", path, 64),
         widest=widest,
-        width=_number(raw, "width", path, float, 1e-3, 1),
+        width=_number(raw, "width", path, float, MIN_WIDTH, 1),
         dataset=_text(raw, "dataset", path),
         classes=_number(raw, "classes", path, int, 2, limits.MAX_CLASSES),
         data_fraction=_number(raw, "data_fraction", path, float, 1e-6, 1),
