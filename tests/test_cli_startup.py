@@ -41,7 +41,12 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     ("search-concurrent", ["search", "--space", "s.yaml", "--max-concurrent", "0"], "--max-concurrent: must be", {}),
     ("search-prescreen", ["search", "--space", "s.yaml", "--prescreen", "99"], "--prescreen 99: must be between", {}),
     ("search-proxy", ["search", "--space", "s.yaml", "--prescreen-proxy", "x"], "choose naswot or synflow", {}),
-    ("search-warm-start", ["search", "--space", "s.yaml", "--warm-start", "paper"], "the only warm start", {}),
+    (
+        "search-warm-start",
+        ["search", "--space", "s.yaml", "--warm-start", "paper"],
+        "--warm-start paper: no such file",
+        {},
+    ),
     ("search-constraint", ["search", "--space", "s.yaml", "--constraint", "speed<3"], "--constraint", {}),
     (
         "search-gp-constraint",

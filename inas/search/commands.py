@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -115,7 +116,9 @@ def search_command(
     warm_start: Annotated[
         str | None,
         typer.Option(
-            "--warm-start", metavar="seed", help="`seed`: first run the seed's networks that the space holds."
+            "--warm-start",
+            metavar="seed|FILE.json",
+            help="First run these candidates: `seed`, the seed's networks that the space holds; FILE.json, a list of candidates' sampled values (as `inas trials --format json` writes them).",
         ),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an existing study to --trials.")] = False,
@@ -172,6 +175,7 @@ def search_command(
     torch, the data or Ray load: a mistake is refused at once."""
     from inas.checks import stated_memory
     from inas.space.registry import load_space
+    from inas.space.warmstart import read_candidates
     from inas.study.choose import parse_constraints
     from inas.study.storage import absolute_url, check_search_storage, check_study_name, default_storage
     from inas.train.recipe import TrainRecipe
@@ -190,8 +194,6 @@ def search_command(
         raise ConfigError(f"--prescreen {prescreen}: must be between 1 (no prescreen) and {MAX_PRESCREEN}")
     if prescreen_proxy not in PRESCREEN_PROXIES:
         raise ConfigError(f"--prescreen-proxy {shown(prescreen_proxy)}: choose {' or '.join(PRESCREEN_PROXIES)}")
-    if warm_start not in (None, "seed"):
-        raise ConfigError(f"--warm-start {shown(warm_start)}: the only warm start is `seed`")
     if sampler == "gp" and constraint:
         raise ConfigError(
             "--sampler gp cannot learn --constraint (it learns from complete trials only, and candidates that "
@@ -219,7 +221,9 @@ def search_command(
         )
     # Each trial resolves `auto` on the device it lands on; bf16 is refused by a trial whose device has none.
     recipe = TrainRecipe().with_overrides(dict(precision=precision), where="option") if precision else None
-    name = check_study_name(study or load_space(space).name)
+    the_space = load_space(space)
+    enqueue = () if warm_start in (None, "seed") else tuple(read_candidates(the_space, Path(warm_start)))
+    name = check_study_name(study or the_space.name)
     url = absolute_url(storage) if storage else default_storage(name)
     check_search_storage(url, name, resume)  # an existing study without --resume, before the data loads
 
@@ -241,7 +245,8 @@ def search_command(
         max_concurrent=max_concurrent,
         address=address,
         seed=seed,
-        warm_start=warm_start,
+        warm_start="seed" if warm_start == "seed" else None,
+        enqueue=enqueue,
         resume=resume,
         verbose=verbose,
         constraint=constraint,

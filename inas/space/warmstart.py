@@ -1,12 +1,16 @@
-"""`--warm-start seed`: the seeds' networks that lie inside a space, as sampled values to enqueue."""
+"""`--warm-start`: candidates a search runs first, as sampled values to enqueue. `seed`: the seeds'
+networks that lie inside the space; FILE.json: the user's own list (a shortlist from a supernet
+search, say, as `inas trials --format json` writes it)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import optuna
 
-from inas.errors import ConfigError
+from inas.errors import ConfigError, InasError, shown
+from inas.files import read_json
 from inas.model.config import ArchConfig, aux_head_names
 from inas.model.presets import PRESETS
 from inas.space.dims import DimSpec, dimensions
@@ -89,3 +93,49 @@ def warm_start_points(space: SearchSpace, num_classes: int) -> list[tuple[str, d
                 points.append((name, params))
                 break
     return points
+
+
+WARM_START_FIX = (
+    "give `seed` or a JSON list of candidates, each an object of sampled values "
+    "(`inas trials STUDY --format json --pareto-only --out FILE.json` writes one)"
+)
+
+
+def read_candidates(space: SearchSpace, path: Path) -> list[dict[str, Any]]:
+    """The candidates in the JSON file `path`, each as the values `sample` asks of it. An entry is an
+    object of sampled values; other keys (the columns `inas trials` adds) and nulls (dimensions a
+    candidate does not have) are ignored, so a study's rows can be fed back as they are written."""
+    where = f"--warm-start {path}"
+    if not path.exists():
+        raise ConfigError(f"{where}: no such file; {WARM_START_FIX}")
+    entries = read_json(path, ConfigError, WARM_START_FIX)
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{where}: not a non-empty JSON list; {WARM_START_FIX}")
+    specs = {spec.name: spec for spec in dimensions(space)}
+    out = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: entry {i} is not an object of sampled values; {WARM_START_FIX}")
+        values = {}
+        for name, value in entry.items():
+            if name not in specs or value is None:
+                continue
+            try:
+                allowed = _allowed(specs[name].dim, value)
+            except TypeError:  # a string for a number, an object for a choice
+                allowed = None
+            if allowed is None:
+                raise ConfigError(
+                    f"{where}: entry {i}: {name} = {shown(value)} is not a value of the space's {name} "
+                    f"(`inas space show {space.name}` lists them)"
+                )
+            values[name] = allowed
+        trial = optuna.trial.FixedTrial(values)
+        try:
+            sample(space, trial)
+        except (InasError, ValueError) as e:  # FixedTrial: a value the space asks for is missing
+            raise ConfigError(
+                f"{where}: entry {i} is not a candidate of {space.name} ({e}); {WARM_START_FIX}"
+            ) from None
+        out.append(trial.params)  # only what the candidate uses: a deeper stage's leftovers are dropped
+    return out

@@ -75,7 +75,7 @@ def test_log_lines_say_which_candidates_were_never_trained(tmp_path, tiny_space,
         (["--sampler", "grid"], "--sampler: unknown sampler 'grid'; choose one of: tpe, nsga2, random, gp"),
         (["--budget", "huge"], "--budget: unknown budget 'huge'; choose one of: smoke, proxy, standard, paper"),
         (["--min-epochs", "3"], "--min-epochs 3: must not exceed --epochs (1)"),
-        (["--warm-start", "paper"], "--warm-start 'paper': the only warm start is `seed`"),
+        (["--warm-start", "paper"], "--warm-start paper: no such file; give `seed` or a JSON list of candidates"),
         (["--resume"], "no study 'tiny' to resume"),
         (["--dataset", "cifar11"], "unknown dataset 'cifar11'"),
         (["--trials", "0"], "--trials: must be at least 1"),
@@ -87,6 +87,24 @@ def test_bad_search_input(tmp_path, tiny_space, extra, message):
     assert result.exit_code == 2, result.output
     assert message in result.stderr and result.stderr.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]  # nothing half-written
+
+
+def test_warm_start_file_runs_its_candidates_first(tmp_path, tiny_space, ray_cpu):
+    """A study's rows, fed back with --warm-start, are trained as they are; a file that is not one is refused."""
+    bad = search(tmp_path, tiny_space, "--trials", "1", "--warm-start", tiny_space)
+    assert bad.exit_code == 2 and "tiny.yaml: not valid JSON" in bad.stderr and bad.stderr.count("\n") == 1
+    rows = [
+        {"number": 7, "state": "complete", "channels.multiplier": m, "recipe.lr": 0.05, "test_top1": None}
+        for m in (0.125, 0.0625)
+    ]
+    (tmp_path / "shortlist.json").write_text(json.dumps(rows))
+    args = ("--trials", "2", "--sampler", "random", "--warm-start", str(tmp_path / "shortlist.json"))
+    result = search(tmp_path, tiny_space, *args)
+    assert result.exit_code == 0, result.output
+    import optuna
+
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{tmp_path}/s.db")
+    assert [t.params for t in study.trials] == [{"channels.multiplier": m, "recipe.lr": 0.05} for m in (0.125, 0.0625)]
 
 
 def test_search_exit_code_as_a_subprocess(tmp_path, tiny_space):

@@ -1,10 +1,15 @@
-"""`--warm-start seed`: exactly the seeds' networks a space holds are enqueued, each as values that rebuild it."""
+"""`--warm-start seed`: exactly the seeds' networks a space holds are enqueued, each as values that rebuild it;
+`--warm-start FILE.json`: the user's candidates, checked against the space."""
+
+import json
+import re
 
 import optuna
 import pytest
 
 from inas.model.presets import PRESETS
 from inas.space import count_points, load_space, sample, sample_many
+from inas.space.dims import dimensions
 from inas.space.warmstart import warm_start_points
 
 SEEDS = [name for name in PRESETS if name.startswith("seed/")]
@@ -49,3 +54,58 @@ def test_a_large_space_enqueues_the_seed_at_width_one():
     params = points["seed/googlenet"]
     assert {v for k, v in params.items() if ".multiplier" in k} == {1.0}
     assert sample(space, optuna.trial.FixedTrial(params), num_classes=10).arch.hash() == seed_hash("seed/googlenet", 10)
+
+
+def test_candidates_file_round_trips_a_studys_rows(tmp_path):
+    """Rows as `inas trials --format json` writes them (other columns, nulls for modules a candidate
+    lacks) come back as the values that rebuild each network."""
+    from inas.space.warmstart import read_candidates
+
+    space = load_space("googlenet_depth_width")
+    drawn = sample_many(space, 4, seed=1)
+    names = {spec.name for spec in dimensions(space)}
+    rows = [{"number": i, "state": "complete", **dict.fromkeys(names), **c.params} for i, c in enumerate(drawn)]
+    path = tmp_path / "front.json"
+    path.write_text(json.dumps(rows))
+    back = read_candidates(space, path)
+    assert back == [c.params for c in drawn]
+    assert [sample(space, optuna.trial.FixedTrial(p)).arch.hash() for p in back] == [c.arch.hash() for c in drawn]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{}", "not a non-empty JSON list"),
+        ("[]", "not a non-empty JSON list"),
+        ("[1]", "entry 0 is not an object of sampled values"),
+        ('[{"depth.3": 9}]', "entry 0: depth.3 = 9 is not a value of the space's depth.3"),
+        ('[{"depth.3": "two"}]', "entry 0: depth.3 = 'two' is not a value"),
+        ('[{"depth.3": 2}]', "entry 0 is not a candidate of googlenet_depth_width"),
+        ("[{", "not valid JSON"),
+    ],
+)
+def test_a_bad_candidates_file_is_refused_in_one_line(tmp_path, content, message):
+    from inas.errors import ConfigError
+    from inas.space.warmstart import read_candidates
+
+    path = tmp_path / "c.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=re.escape(message)) as e:
+        read_candidates(load_space("googlenet_depth_width"), path)
+    assert "\n" not in str(e.value)
+
+
+def test_a_candidates_file_must_be_a_small_regular_file(tmp_path):
+    from inas.errors import ConfigError
+    from inas.limits import MAX_FILE_BYTES
+    from inas.space.warmstart import read_candidates
+
+    space = load_space("googlenet_depth_width")
+    with pytest.raises(ConfigError, match="no such file"):
+        read_candidates(space, tmp_path / "missing.json")
+    with pytest.raises(ConfigError, match="not a regular file"):
+        read_candidates(space, tmp_path)  # a folder
+    big = tmp_path / "big.json"
+    big.write_text("[" + " " * MAX_FILE_BYTES + "]")
+    with pytest.raises(ConfigError, match="bytes, over the"):
+        read_candidates(space, big)

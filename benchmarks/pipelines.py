@@ -1,0 +1,197 @@
+"""Issue 25 (c): three whole search pipelines at equal wall time, judged by stand-alone errors only.
+
+(i)   `standalone`: a TPE search that trains every candidate at the budget, stopped after `--minutes`;
+(ii)  `supernet` with TPE: train a supernet, a TPE search of `--candidates` over it, its `--retrain` best
+      (a greedy hypervolume subset of its (error, params) points) trained stand-alone at the budget;
+(iii) the same with a random search over the same supernet (trained once per seed: both pipelines
+      count its training in their wall time).
+
+Every step is the `inas` command a user runs (as a subprocess, its wall clock recorded in
+`DIR/seedS/steps.json`); a step already recorded there is not run again, so a pipeline stopped between
+steps goes on. Each pipeline gets one core (`OMP_NUM_THREADS=1`, one trial or scorer at a time), so two
+can run side by side on the 2-core machine. `hv` compares what each found: the hypervolume of the
+complete stand-alone trials' (val error, params), against one reference point for every seed.
+
+    python benchmarks/pipelines.py run standalone --seed 0 --dir /work/pipe --data-dir /work/cifar
+    python benchmarks/pipelines.py run supernet --seed 0 --dir /work/pipe --data-dir /work/cifar
+    python benchmarks/pipelines.py hv --dir /work/pipe
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+
+from inas.report.data import hypervolume, pareto_info
+
+SPACE = "googlenet_depth_width"
+OBJECTIVES = ("top1_error", "params")
+PIPELINES = {"standalone": "(i) stand-alone TPE", "tpe": "(ii) supernet + TPE", "random": "(iii) supernet + random"}
+# The reference point of every hypervolume: chance error on CIFAR-10 (a network that learned nothing),
+# and more parameters than the widest network of the space (6.67M; a study records full-width counts).
+REFERENCE = (0.9, 7.5e6)
+
+
+def inas(*args: str) -> list[str]:
+    return [sys.executable, "-m", "inas", *args]
+
+
+def url(folder: Path, name: str) -> str:
+    return f"sqlite:///{folder / name}.db"
+
+
+class Steps:
+    """The steps of one seed's pipelines, their commands and wall clocks, kept in steps.json."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / "steps.json"
+        self.done = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def run(self, name: str, command: list[str], timeout_s: float | None = None) -> None:
+        if name in self.done:
+            print(f"{name}: done before ({self.done[name]['seconds']:,.0f} s)", flush=True)
+            return
+        print(f"{name}: {' '.join(command)}", flush=True)
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        start = time.time()
+        with open(self.path.parent / f"{name}.log", "w") as log:
+            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            try:
+                rc = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:  # the time is up: stop it as Ctrl-C would (finished trials stay)
+                proc.send_signal(2)
+                rc = proc.wait()
+        seconds = time.time() - start
+        if rc != 0 and timeout_s is None:
+            raise SystemExit(f"{name} failed (exit {rc}); see {self.path.parent / name}.log")
+        self.done[name] = {"command": command, "start": start, "seconds": seconds, "rc": rc}
+        self.path.write_text(json.dumps(self.done, indent=1))
+        print(f"{name}: {seconds:,.0f} s (exit {rc})", flush=True)
+
+
+def search_args(folder: Path, study: str, args: argparse.Namespace) -> list[str]:
+    return [
+        "search",
+        "--space",
+        SPACE,
+        "--study",
+        study,
+        "--storage",
+        url(folder, study),
+        "--seed",
+        str(args.seed),
+        "--objectives",
+        ",".join(OBJECTIVES),
+        "--max-concurrent",
+        "1",
+        "--quiet",
+    ]
+
+
+def pick(storage: str, study: str, n: int) -> list[dict]:
+    """The `n` complete trials that together dominate the most (error, params), chosen greedily, best first."""
+    loaded = optuna.load_study(study_name=study, storage=storage)
+    frame = pareto_info(loaded)
+    points = frame[list(OBJECTIVES)].to_numpy(dtype=float)
+    chosen: list[int] = []
+    for _ in range(min(n, len(frame))):
+        gains = [-1.0 if i in chosen else hypervolume(points[[*chosen, i]], REFERENCE) for i in range(len(points))]
+        chosen.append(int(np.argmax(gains)))
+    params = {t.number: t.params for t in loaded.get_trials(deepcopy=False)}
+    return [params[int(frame["number"].iloc[i])] for i in chosen]
+
+
+def run(args: argparse.Namespace) -> None:
+    folder = (args.dir / f"s{args.seed}").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    steps = Steps(folder)
+    data = ["--dataset", f"imagefolder:{args.data_dir}", "--budget", args.budget]
+    if args.pipeline == "standalone":
+        command = inas(*search_args(folder, "standalone", args), *data, "--sampler", "tpe", "--trials", "100000")
+        steps.run("standalone", command, timeout_s=args.minutes * 60)
+        return
+    supernet = folder / "supernet"
+    steps.run(
+        "supernet_train",
+        inas("supernet", "train", "--space", SPACE, *data, "--epochs", str(args.supernet_epochs), "--seed",
+             str(args.seed), "--out", str(supernet)),
+    )  # fmt: skip
+    for sampler in ("tpe", "random"):
+        study = f"supernet_{sampler}"
+        steps.run(
+            study,
+            inas(*search_args(folder, study, args), "--evaluator", f"supernet:{supernet}", "--sampler", sampler,
+                 "--trials", str(args.candidates), "--calibration-images", str(args.calibration)),
+        )  # fmt: skip
+        shortlist = folder / f"{study}-best.json"
+        if not shortlist.exists():
+            shortlist.write_text(json.dumps(pick(url(folder, study), study, args.retrain), indent=1))
+        retrain = f"retrain_{sampler}"
+        # ASHA off (--min-epochs = the budget's epochs): each pick is trained whole, as it would be deployed.
+        steps.run(
+            retrain,
+            inas(*search_args(folder, retrain, args), *data, "--sampler", "random", "--warm-start", str(shortlist),
+                 "--trials", str(args.retrain), "--min-epochs", str(args.epochs)),
+        )  # fmt: skip
+
+
+def hv(args: argparse.Namespace) -> None:
+    """The hypervolume of each pipeline's stand-alone trials, a row a seed, and their mean and spread."""
+    rows: dict[str, list[float]] = {p: [] for p in PIPELINES}
+    print(f"hypervolume of (val error, params) of the complete stand-alone trials; reference {REFERENCE}")
+    print(f"{'seed':<6}" + "".join(f"{PIPELINES[p]:>28}" for p in PIPELINES))
+    for folder in sorted(args.dir.glob("s[0-9]*")):
+        steps = json.loads((folder / "steps.json").read_text())
+        line = f"{folder.name[1:]:<6}"
+        for p in PIPELINES:
+            study = "standalone" if p == "standalone" else f"retrain_{p}"
+            if study not in steps:
+                line += f"{'-':>28}"
+                continue
+            frame = pareto_info(optuna.load_study(study_name=study, storage=url(folder, study)))
+            volume = hypervolume(frame[list(OBJECTIVES)].to_numpy(dtype=float), REFERENCE)
+            seconds = steps[study]["seconds"] + (
+                0 if p == "standalone" else steps["supernet_train"]["seconds"] + steps[f"supernet_{p}"]["seconds"]
+            )
+            best = frame["top1_error"].min()
+            rows[p].append(volume)
+            line += f"{volume:>12,.0f} ({len(frame):>3}, {best:.3f}, {seconds / 60:>3.0f} min)"
+        print(line)
+    print("(each cell: hypervolume (complete stand-alone trials, best val error, the pipeline's wall clock))")
+    for p, values in rows.items():
+        if values:
+            print(f"{PIPELINES[p]}: mean {np.mean(values):,.0f}, sd {np.std(values, ddof=1) if len(values) > 1 else 0:,.0f}"
+                  f", min {min(values):,.0f}, max {max(values):,.0f} over {len(values)} seed(s)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run one seed's pipeline(s); steps already recorded are skipped")
+    r.add_argument("pipeline", choices=["standalone", "supernet"], help="supernet: (ii) and (iii), one supernet")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--dir", type=Path, required=True, help="one folder a seed below it (s0, s1, ...)")
+    r.add_argument("--data-dir", type=Path, required=True, help="the CIFAR-10 image folder")
+    r.add_argument("--budget", default="proxy")
+    r.add_argument("--epochs", type=int, default=3, help="the budget's epochs (ASHA off when retraining)")
+    r.add_argument("--minutes", type=float, default=60, help="(i)'s wall clock")
+    r.add_argument("--supernet-epochs", type=int, default=42)
+    r.add_argument("--candidates", type=int, default=1000)
+    r.add_argument("--calibration", type=int, default=250)
+    r.add_argument("--retrain", type=int, default=5)
+    h = sub.add_parser("hv", help="compare the pipelines' hypervolumes over the seeds found in --dir")
+    h.add_argument("--dir", type=Path, required=True)
+    args = parser.parse_args()
+    {"run": run, "hv": hv}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
