@@ -59,7 +59,7 @@ def scoring_data(
     channels_last = channels_last_layout(device) == "channels_last"
     size = recipe.image_size or widest.input_size
     calibration = calibration_batches(data, recipe, size, device, n, channels_last) if n else []
-    _, val, _ = data_loaders(data, widest, recipe, device, channels_last)
+    _, val, _ = data_loaders(data, widest, recipe, device, channels_last, train=False, test=False)
     if val is None:
         raise ValueError("scoring needs a validation split (recipe.val_fraction > 0)")
     return calibration, val

@@ -120,7 +120,7 @@ def train_supernet(
     space, classes = layout.space, layout.widest.num_classes
     big = layout.trained(largest(space, classes).arch)
     small = layout.trained(smallest(space, classes).arch)
-    train_loader, _, _ = data_loaders(data, layout.widest, recipe, device, numerics.channels_last)
+    train_loader, _, _ = data_loaders(data, layout.widest, recipe, device, numerics.channels_last, test=False)
     opt = make_optimizer(supernet, recipe)
     sched, per_batch = make_schedule(opt, recipe, len(train_loader))
     rng = random.Random(recipe.seed)

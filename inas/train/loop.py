@@ -142,8 +142,18 @@ def check_splits(data: ImageData, recipe: TrainRecipe) -> None:
         )
 
 
-def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torch.device, channels_last: bool = False):
-    """(train loader, validation loader or None, test loader), sharing the dataset's statistics."""
+def data_loaders(
+    data: ImageData,
+    arch: ArchConfig,
+    r: TrainRecipe,
+    device: torch.device,
+    channels_last: bool = False,
+    train: bool = True,
+    test: bool = True,
+):
+    """(train loader, validation loader or None, test loader), sharing the dataset's statistics. A loader
+    holds its images on `device`: `train=False` or `test=False` leaves that one out (None), so a caller
+    that does not use it does not copy it there."""
     if data.channels != arch.in_channels:
         raise ConfigError(
             f"{data.name} has {data.channels}-channel images but the network takes {arch.in_channels}; "
@@ -166,12 +176,15 @@ def data_loaders(data: ImageData, arch: ArchConfig, r: TrainRecipe, device: torc
         val = DeviceLoader(data.train_x[val_idx], data.train_y[val_idx], batch_size=EVAL_BATCH, **common)
     if len(train_y) == 0:
         raise DataError(f"{data.name}: the training set is empty; use more data")
-    batch = min(r.batch_size, len(train_y))
-    train = DeviceLoader(
-        train_x, train_y, batch_size=batch, augment=r.augment, shuffle=True, drop_last=True, seed=r.seed, **common
-    )
-    test = DeviceLoader(data.test_x, data.test_y, batch_size=EVAL_BATCH, **common)
-    return train, val, test
+    train_loader = test_loader = None
+    if train:
+        batch = min(r.batch_size, len(train_y))
+        train_loader = DeviceLoader(
+            train_x, train_y, batch_size=batch, augment=r.augment, shuffle=True, drop_last=True, seed=r.seed, **common
+        )
+    if test:
+        test_loader = DeviceLoader(data.test_x, data.test_y, batch_size=EVAL_BATCH, **common)
+    return train_loader, val, test_loader
 
 
 def evaluate(

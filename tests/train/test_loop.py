@@ -180,3 +180,16 @@ def test_weight_decay_only_on_conv_and_linear_weights(optimizer):
             wanted = isinstance(module, torch.nn.Conv2d | torch.nn.Linear) and name == "weight"
             assert (id(p) in decay) == wanted, (type(module).__name__, name)
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # the test sees some
+
+
+def test_loaders_left_out_are_not_built_and_the_validation_split_is_the_same():
+    """A scorer asks only for the validation loader: the training and test images stay off its device."""
+    from inas.train.loop import data_loaders
+
+    data = class_sorted(50, [0, 255])
+    arch, device = TINY.with_classes(2), torch.device("cpu")
+    _, full_val, _ = data_loaders(data, arch, FAST, device)
+    train, val, test = data_loaders(data, arch, FAST, device, train=False, test=False)
+    assert train is None and test is None
+    assert torch.equal(val.images, full_val.images) and torch.equal(val.labels, full_val.labels)
+    assert torch.equal(val.mean, full_val.mean)
