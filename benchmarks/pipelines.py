@@ -38,6 +38,7 @@ PIPELINES = {"standalone": "(i) stand-alone TPE", "tpe": "(ii) supernet + TPE", 
 # The reference point of every hypervolume: chance error on CIFAR-10 (a network that learned nothing),
 # and more parameters than the widest network of the space (6.67M; a study records full-width counts).
 REFERENCE = (0.9, 7.5e6)
+BOX = REFERENCE[0] * REFERENCE[1]  # hypervolumes are printed as a share of the box below the reference
 
 
 def inas(*args: str) -> list[str]:
@@ -78,22 +79,11 @@ class Steps:
 
 
 def search_args(folder: Path, study: str, args: argparse.Namespace) -> list[str]:
-    return [
-        "search",
-        "--space",
-        SPACE,
-        "--study",
-        study,
-        "--storage",
-        url(folder, study),
-        "--seed",
-        str(args.seed),
-        "--objectives",
-        ",".join(OBJECTIVES),
-        "--max-concurrent",
-        "1",
-        "--quiet",
-    ]
+    """The options every search of a pipeline shares: one trial (or scorer) at a time, (error, params)."""
+    return (
+        f"search --space {SPACE} --study {study} --storage {url(folder, study)} --seed {args.seed} "
+        f"--objectives {','.join(OBJECTIVES)} --max-concurrent 1 --quiet"
+    ).split()  # the folders hold no spaces
 
 
 def pick(storage: str, study: str, n: int) -> list[dict]:
@@ -113,40 +103,36 @@ def run(args: argparse.Namespace) -> None:
     folder = (args.dir / f"s{args.seed}").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     steps = Steps(folder)
-    data = ["--dataset", f"imagefolder:{args.data_dir}", "--budget", args.budget]
+    data = ["--dataset", args.dataset or f"imagefolder:{args.data_dir}", "--budget", args.budget]
     if args.pipeline == "standalone":
         command = inas(*search_args(folder, "standalone", args), *data, "--sampler", "tpe", "--trials", "100000")
         steps.run("standalone", command, timeout_s=args.minutes * 60)
         return
     supernet = folder / "supernet"
-    steps.run(
-        "supernet_train",
-        inas("supernet", "train", "--space", SPACE, *data, "--epochs", str(args.supernet_epochs), "--seed",
-             str(args.seed), "--out", str(supernet)),
-    )  # fmt: skip
+    train = f"supernet train --space {SPACE} --epochs {args.supernet_epochs} --seed {args.seed} --out {supernet}"
+    steps.run("supernet_train", inas(*train.split(), *data))
     for sampler in ("tpe", "random"):
         study = f"supernet_{sampler}"
+        scoring = f"--evaluator supernet:{supernet} --sampler {sampler} --trials {args.candidates}"
         steps.run(
             study,
-            inas(*search_args(folder, study, args), "--evaluator", f"supernet:{supernet}", "--sampler", sampler,
-                 "--trials", str(args.candidates), "--calibration-images", str(args.calibration)),
-        )  # fmt: skip
+            inas(*search_args(folder, study, args), *scoring.split(), "--calibration-images", str(args.calibration)),
+        )
         shortlist = folder / f"{study}-best.json"
         if not shortlist.exists():
             shortlist.write_text(json.dumps(pick(url(folder, study), study, args.retrain), indent=1))
         retrain = f"retrain_{sampler}"
         # ASHA off (--min-epochs = the budget's epochs): each pick is trained whole, as it would be deployed.
-        steps.run(
-            retrain,
-            inas(*search_args(folder, retrain, args), *data, "--sampler", "random", "--warm-start", str(shortlist),
-                 "--trials", str(args.retrain), "--min-epochs", str(args.epochs)),
-        )  # fmt: skip
+        whole = f"--sampler random --warm-start {shortlist} --trials {args.retrain} --min-epochs {args.epochs}"
+        steps.run(retrain, inas(*search_args(folder, retrain, args), *data, *whole.split()))
 
 
 def hv(args: argparse.Namespace) -> None:
     """The hypervolume of each pipeline's stand-alone trials, a row a seed, and their mean and spread."""
     rows: dict[str, list[float]] = {p: [] for p in PIPELINES}
-    print(f"hypervolume of (val error, params) of the complete stand-alone trials; reference {REFERENCE}")
+    print(
+        f"hypervolume of (val error, params) of the complete stand-alone trials, a share of the box below {REFERENCE}"
+    )
     print(f"{'seed':<6}" + "".join(f"{PIPELINES[p]:>28}" for p in PIPELINES))
     for folder in sorted(args.dir.glob("s[0-9]*")):
         steps = json.loads((folder / "steps.json").read_text())
@@ -157,19 +143,22 @@ def hv(args: argparse.Namespace) -> None:
                 line += f"{'-':>28}"
                 continue
             frame = pareto_info(optuna.load_study(study_name=study, storage=url(folder, study)))
-            volume = hypervolume(frame[list(OBJECTIVES)].to_numpy(dtype=float), REFERENCE)
+            volume = hypervolume(frame[list(OBJECTIVES)].to_numpy(dtype=float), REFERENCE) / BOX
             seconds = steps[study]["seconds"] + (
                 0 if p == "standalone" else steps["supernet_train"]["seconds"] + steps[f"supernet_{p}"]["seconds"]
             )
             best = frame["top1_error"].min()
             rows[p].append(volume)
-            line += f"{volume:>12,.0f} ({len(frame):>3}, {best:.3f}, {seconds / 60:>3.0f} min)"
+            line += f"{volume:>10.4f} ({len(frame):>3}, {best:.3f}, {seconds / 60:>3.0f} min)"
         print(line)
     print("(each cell: hypervolume (complete stand-alone trials, best val error, the pipeline's wall clock))")
     for p, values in rows.items():
         if values:
-            print(f"{PIPELINES[p]}: mean {np.mean(values):,.0f}, sd {np.std(values, ddof=1) if len(values) > 1 else 0:,.0f}"
-                  f", min {min(values):,.0f}, max {max(values):,.0f} over {len(values)} seed(s)")  # fmt: skip
+            sd = np.std(values, ddof=1) if len(values) > 1 else float("nan")
+            print(
+                f"{PIPELINES[p]}: mean {np.mean(values):.4f}, sd {sd:.4f}, min {min(values):.4f}, "
+                f"max {max(values):.4f} over {len(values)} seed(s)"
+            )
 
 
 def main() -> None:
@@ -179,7 +168,8 @@ def main() -> None:
     r.add_argument("pipeline", choices=["standalone", "supernet"], help="supernet: (ii) and (iii), one supernet")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--dir", type=Path, required=True, help="one folder a seed below it (s0, s1, ...)")
-    r.add_argument("--data-dir", type=Path, required=True, help="the CIFAR-10 image folder")
+    r.add_argument("--data-dir", type=Path, help="the CIFAR-10 image folder")
+    r.add_argument("--dataset", help="instead of --data-dir (synthetic:300 with --budget smoke: a dry run)")
     r.add_argument("--budget", default="proxy")
     r.add_argument("--epochs", type=int, default=3, help="the budget's epochs (ASHA off when retraining)")
     r.add_argument("--minutes", type=float, default=60, help="(i)'s wall clock")
