@@ -92,6 +92,24 @@ def positive_share(value: float | None) -> float | None:
     return value
 
 
+DURATION = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)\s*")
+SECONDS_PER = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(text: str | None, option: str) -> float | None:
+    """Seconds in '3600', '90m', '1.5h' or '45s', or ConfigError naming `option`."""
+    if text is None:
+        return None
+    match = DURATION.fullmatch(text)
+    seconds = float(match[1]) * SECONDS_PER[match[2]] if match else math.nan
+    if not 0 < seconds <= limits.MAX_TIMEOUT_S:
+        raise ConfigError(
+            f"{option} {shown(text)}: give a duration above 0 and at most a year, in seconds or with a unit "
+            "(3600, 90m, 1.5h)"
+        )
+    return seconds
+
+
 def check_precision(precision: str | None) -> None:
     """--precision of a command that retrains a recorded recipe (as `inas.train.loop.forcing_precision`)."""
     from inas.train.recipe import PRECISIONS

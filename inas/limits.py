@@ -22,6 +22,7 @@ MAX_IMAGE_FOLDERS = 100_000  # folders inside one image folder
 MAX_SYNTHETIC = 200_000  # synthetic:N (600 MB of 32x32 images)
 MAX_CLASS_NAME_CHARS = 1_000  # one class name in a model's config.json
 MAX_SEED = 2**32 - 1  # --seed (numpy's seeds are 32-bit)
+MAX_TIMEOUT_S = 366 * 24 * 3600  # --timeout: a year; more is a typo
 MAX_LR = 1e30  # a learning rate: past 3.4e38 it does not fit the optimizer's float32 (a crash, not NaN)
 MAX_SAMPLES = 10_000  # inas space sample --n
 MAX_MEMORY_BYTES = 1 << 50  # INAS_MAX_MEMORY (1 PiB)

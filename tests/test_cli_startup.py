@@ -48,6 +48,7 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
         {},
     ),
     ("search-constraint", ["search", "--space", "s.yaml", "--constraint", "speed<3"], "--constraint", {}),
+    ("search-timeout", ["search", "--space", "s.yaml", "--timeout", "1d"], "--timeout '1d': give a duration", {}),
     (
         "search-gp-constraint",
         ["search", "--space", "s.yaml", "--sampler", "gp", "--constraint", "params<1e6"],

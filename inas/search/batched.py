@@ -326,9 +326,12 @@ def score_study(
     callbacks: tuple = (),
     phases: Any = None,
     stats: ScoringStats | None = None,
+    deadline: float | None = None,
 ) -> ScoringStats:
     """Score `remaining` proposals of `study` on the plan's supernet (the Tune path's `tune_study`, for
-    --evaluator supernet): ask, screen and tell through `StudySearcher`, score on Ray actors. `callbacks`
+    --evaluator supernet): ask, screen and tell through `StudySearcher`, score on Ray actors; from
+    `deadline` on (a `time.time()`, from --timeout) nothing more is asked, and what the scorers hold
+    (a few seconds' work) is scored. `callbacks`
     (Ray Tune callbacks) have no Tune loop to hear here and are not called."""
     import ray
     from ray.tune.search import Searcher
@@ -379,6 +382,8 @@ def score_study(
 
     def fill() -> None:
         nonlocal asked, finished
+        if deadline is not None and time.time() >= deadline:
+            finished = True
         for index in range(n):
             while (
                 index not in dead

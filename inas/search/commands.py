@@ -15,6 +15,7 @@ from inas.cli_common import (
     StorageOpt,
     check_dataset,
     finite_share,
+    parse_duration,
     positive_share,
     user_errors,
 )
@@ -122,6 +123,14 @@ def search_command(
         ),
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an existing study to --trials.")] = False,
+    timeout: Annotated[
+        str | None,
+        typer.Option(
+            "--timeout",
+            metavar="DURATION",
+            help="Stop after this long (3600, 90m, 1.5h), counted from the start: trials still training are marked failed, finished ones kept (--resume goes on).",
+        ),
+    ] = None,
     constraint: Annotated[
         str | None,
         typer.Option(
@@ -184,6 +193,7 @@ def search_command(
     # The checks inas.search.plan makes again, in its words, made here before anything heavy is imported.
     if trials < 1:
         raise ConfigError("--trials: must be at least 1")
+    timeout_s = parse_duration(timeout, "--timeout")
     the_budget = BUDGETS.get(budget, "--budget").with_epochs(epochs, min_epochs)
     names = parse_objectives(objectives)
     SAMPLERS.get(sampler, "--sampler")
@@ -248,6 +258,7 @@ def search_command(
         warm_start="seed" if warm_start == "seed" else None,
         enqueue=enqueue,
         resume=resume,
+        timeout_s=timeout_s,
         verbose=verbose,
         constraint=constraint,
         proxies=proxies,
@@ -262,6 +273,7 @@ def search_command(
     typer.echo(
         f"study {summary.study} in {summary.storage}: {summary.tally.words()}; "
         f"Pareto front {summary.pareto_size} trials; {summary.elapsed_seconds:,.0f} s"
+        + (f"; stopped at --timeout {timeout} (--resume goes on)" if summary.timed_out else "")
     )
     for name, value in summary.best.items():
         typer.echo(f"  best {name}: {value:,.4g}")

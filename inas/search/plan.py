@@ -11,7 +11,7 @@ import optuna
 
 from inas.data.datasets import ImageData, load_dataset, subset
 from inas.errors import ConfigError, shown
-from inas.limits import MAX_PRESCREEN
+from inas.limits import MAX_PRESCREEN, MAX_TIMEOUT_S
 from inas.model.proxies import PROXIES
 from inas.search.candidate import Resolved, Screening, TrialCandidate, resolve_candidate
 from inas.search.settings import (
@@ -117,6 +117,8 @@ class SearchPlan:
 def check_settings(s: SearchSettings) -> None:
     if s.trials < 1:
         raise ConfigError("--trials: must be at least 1")
+    if s.timeout_s is not None and not 0 < s.timeout_s <= MAX_TIMEOUT_S:
+        raise ConfigError(f"--timeout {s.timeout_s:g}: must be above 0 and at most {MAX_TIMEOUT_S:,} s (a year)")
     if not 1 <= s.budget.min_epochs <= s.budget.epochs:
         raise ConfigError(f"--min-epochs {s.budget.min_epochs}: must be between 1 and --epochs ({s.budget.epochs})")
     if not 0 < s.budget.data_fraction <= 1:

@@ -53,6 +53,7 @@ from inas.study.tally import Tally, tally
 from inas.train.recipe import TrainRecipe
 
 INTERRUPTED_REASON = "interrupted (Ctrl-C or SIGTERM)"
+TIMEOUT_REASON = "stopped at --timeout"
 
 
 @dataclass
@@ -64,6 +65,7 @@ class SearchSummary:
     best: dict[str, float]
     elapsed_seconds: float
     ran: int
+    timed_out: bool = False  # --timeout stopped it before --trials were done
     failure: str | None = None  # when no trial finished: why (the first failure, or --constraint)
     tally: Tally = Tally()  # every trial counted once, in the report's words
 
@@ -226,6 +228,8 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple, phases: Phases
     study = open_search_study(plan, storage)
     remaining = s.trials - trained(study)
     start = time.time()
+    # --timeout counts from the search's start: the data and Ray took some of it already.
+    deadline = phases.start + s.timeout_s if s.timeout_s is not None else None
     if remaining > 0:
         # A resumed search must not replay the proposals of the run it continues.
         seed = s.seed + len(study.get_trials(deepcopy=False))
@@ -239,13 +243,13 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple, phases: Phases
                 if plan.supernet is not None:  # scored on a supernet: many candidates a Ray task, no Tune trials
                     from inas.search.batched import score_study
 
-                    score_study(plan, study, storage, left, where, view, callbacks, phases)
+                    score_study(plan, study, storage, left, where, view, callbacks, phases, deadline=deadline)
                 else:
-                    tune_study(plan, study, storage, left, where, view, callbacks, phases)
+                    tune_study(plan, study, storage, left, where, view, callbacks, phases, deadline=deadline)
                 # Ray counts every trial it ran; those that broke a constraint only the trial measures
                 # (latency) trained nothing, so another round runs, while rounds train something.
                 before, left = left, s.trials - trained(study)
-                if left >= before:
+                if left >= before or past(deadline):
                     break
         except KeyboardInterrupt as e:
             stopped = e.stopped if isinstance(e, SearchStopped) else 0
@@ -255,10 +259,18 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple, phases: Phases
                 f"interrupted; {stopped} running trial(s) marked failed, finished ones are kept in "
                 f"{plan.url}; continue with --resume"
             ) from None
-    return summarise(plan, optuna.load_study(study_name=plan.study_name, storage=storage), start, remaining)
+    final = optuna.load_study(study_name=plan.study_name, storage=storage)
+    return summarise(plan, final, start, remaining, timed_out=past(deadline) and trained(final) < s.trials)
 
 
-def summarise(plan: SearchPlan, study: optuna.Study, start: float, remaining: int) -> SearchSummary:
+def past(deadline: float | None) -> bool:
+    """Whether --timeout's moment (a `time.time()`) has come."""
+    return deadline is not None and time.time() >= deadline
+
+
+def summarise(
+    plan: SearchPlan, study: optuna.Study, start: float, remaining: int, timed_out: bool = False
+) -> SearchSummary:
     c = counts(study)
     best_trials = pareto_trials(study)  # copies of a front member are not more members
     objectives = plan.settings.objectives
@@ -275,7 +287,16 @@ def summarise(plan: SearchPlan, study: optuna.Study, start: float, remaining: in
             )
     elapsed = time.time() - start
     return SearchSummary(
-        plan.study_name, plan.url, c, len(best_trials), best, elapsed, max(0, remaining), failure, tally(study)
+        plan.study_name,
+        plan.url,
+        c,
+        len(best_trials),
+        best,
+        elapsed,
+        max(0, remaining),
+        timed_out=timed_out,
+        failure=failure,
+        tally=tally(study),
     )
 
 
@@ -288,8 +309,10 @@ def tune_study(
     view: str | None,
     callbacks: tuple,
     phases: Phases | None = None,
+    deadline: float | None = None,
 ) -> None:
-    """Run `remaining` trials with Ray Tune: the study proposes, ASHA stops the weak early."""
+    """Run `remaining` trials with Ray Tune: the study proposes, ASHA stops the weak early. At `deadline`
+    (a `time.time()`, from --timeout) Tune stops, and the trials it stopped are marked failed."""
     import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
@@ -359,7 +382,11 @@ def tune_study(
             trainable,
             # Reusing trial processes saves a fresh Python + torch import per trial (seconds each).
             tune_config=tune.TuneConfig(
-                search_alg=searcher, scheduler=scheduler, num_samples=remaining, reuse_actors=True
+                search_alg=searcher,
+                scheduler=scheduler,
+                num_samples=remaining,
+                reuse_actors=True,
+                time_budget_s=None if deadline is None else max(1.0, deadline - time.time()),
             ),
             run_config=tune.RunConfig(name=study.study_name, storage_path=ray_dir, verbose=0, callbacks=callbacks),
         )
@@ -372,3 +399,5 @@ def tune_study(
         finally:
             if search_view is not None:
                 search_view.close()
+        if past(deadline):  # Tune stopped the trials still training; they finished nothing
+            fail_trials(storage, study, study_searcher.live_numbers(), TIMEOUT_REASON)

@@ -126,6 +126,9 @@ class SearchSettings:
     seed: int = 0
     warm_start: str | None = None
     resume: bool = False
+    # --timeout: the search stops this many seconds after it started (trials still training are marked
+    # failed, finished ones kept); None: when --trials are done
+    timeout_s: float | None = None
     verbose: bool = False  # Ray's own log lines on stderr
     num_cpus: int | None = None  # for a local Ray: how many CPUs (and GPUs) to declare
     num_gpus: int | None = None

@@ -353,3 +353,15 @@ def test_a_stopped_search_marks_what_it_was_scoring(supernets, tmp_path, ray_cpu
     failed = study.get_trials(states=(optuna.trial.TrialState.FAIL,))
     assert failed and all(t.user_attrs[INTERRUPTED_KEY] for t in failed)
     assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+
+
+def test_timeout_stops_asking_and_keeps_what_was_scored(supernets, tmp_path, ray_cpu):
+    """--timeout on a supernet: no candidate is asked for after it; those out with a scorer are scored."""
+    root, space = supernets
+    url = f"sqlite:///{tmp_path}/s.db"
+    result = search(root, space, url, "--trials", "100000", "--timeout", "15s")
+    assert result.exit_code == 0, result.output
+    assert "stopped at --timeout 15s" in result.stdout
+    study = optuna.load_study(study_name="tinynet", storage=url)
+    states = {t.state for t in study.trials}
+    assert 0 < len(study.trials) < 100000 and states <= {optuna.trial.TrialState.COMPLETE}

@@ -79,6 +79,7 @@ def test_log_lines_say_which_candidates_were_never_trained(tmp_path, tiny_space,
         (["--resume"], "no study 'tiny' to resume"),
         (["--dataset", "cifar11"], "unknown dataset 'cifar11'"),
         (["--trials", "0"], "--trials: must be at least 1"),
+        (["--timeout", "0"], "--timeout '0': give a duration above 0"),
         (["--dataset", "synthetic:10", "--budget", "smoke"], "10 training images leave 10 to train and 0 to validate"),
     ],
 )

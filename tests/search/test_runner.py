@@ -492,3 +492,22 @@ def test_what_the_phases_say():
         "starting a local Ray (2 CPUs) ...",
         "using the Ray already running in this process",  # another test's Ray
     )
+
+
+def test_timeout_stops_the_trials_still_training(tmp_path, tiny_space, ray_cpu):
+    """At --timeout Tune stops; a trial it stopped is failed with the reason, none is left running."""
+    from inas.search.runner import TIMEOUT_REASON
+    from inas.study.record import fail_reason
+
+    endless = Budget(epochs=100_000, min_epochs=100_000, data_fraction=1.0, image_size=8, batch_size=16)
+    start = time.time()
+    summary = run_search(settings(tiny_space, tmp_path, trials=5, budget=endless, max_concurrent=1, timeout_s=20))
+    assert summary.timed_out and time.time() - start < 120
+    trials = load(tmp_path).trials
+    assert len(trials) <= 1 and all(t.state == TrialState.FAIL for t in trials)
+    assert all(fail_reason(t) == TIMEOUT_REASON for t in trials)
+
+
+def test_a_search_done_before_its_timeout_is_not_timed_out(tmp_path, tiny_space, ray_cpu):
+    summary = run_search(settings(tiny_space, tmp_path, trials=1, timeout_s=600))
+    assert not summary.timed_out and summary.counts["complete"] == 1
