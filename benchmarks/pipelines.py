@@ -31,6 +31,7 @@ import numpy as np
 import optuna
 
 from inas.report.data import hypervolume, pareto_info
+from inas.search.settings import BUDGETS
 
 SPACE = "googlenet_depth_width"
 OBJECTIVES = ("top1_error", "params")
@@ -118,7 +119,10 @@ def run(args: argparse.Namespace) -> None:
             shortlist.write_text(json.dumps(pick(url(folder, study), study, args.retrain), indent=1))
         retrain = f"retrain_{sampler}"
         # ASHA off (--min-epochs = the budget's epochs): each pick is trained whole, as it would be deployed.
-        whole = f"--sampler random --warm-start {shortlist} --trials {args.retrain} --min-epochs {args.epochs}"
+        epochs = args.epochs or BUDGETS.get(args.budget, "--budget").epochs
+        whole = (
+            f"--sampler random --warm-start {shortlist} --trials {args.retrain} --epochs {epochs} --min-epochs {epochs}"
+        )
         steps.run(retrain, inas(*search_args(folder, retrain, args), *data, *whole.split()))
 
 
@@ -166,7 +170,7 @@ def main() -> None:
     r.add_argument("--data-dir", type=Path, help="the CIFAR-10 image folder")
     r.add_argument("--dataset", help="instead of --data-dir (synthetic:300 with --budget smoke: a dry run)")
     r.add_argument("--budget", default="proxy")
-    r.add_argument("--epochs", type=int, default=3, help="the budget's epochs (ASHA off when retraining)")
+    r.add_argument("--epochs", type=int, help="of each retraining, ASHA off (default: the budget's)")
     r.add_argument("--minutes", type=float, default=72, help="(i)'s wall clock: (ii)'s, measured on seed 0")
     r.add_argument("--supernet-epochs", type=int, default=42)
     r.add_argument("--candidates", type=int, default=1000)

@@ -44,7 +44,7 @@ CASES: list[tuple[str, list[str], str, dict[str, str]]] = [
     (
         "search-warm-start",
         ["search", "--space", "s.yaml", "--warm-start", "paper"],
-        "--warm-start paper: no such file",
+        "--warm-start 'paper': no such file",
         {},
     ),
     ("search-constraint", ["search", "--space", "s.yaml", "--constraint", "speed<3"], "--constraint", {}),

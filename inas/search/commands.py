@@ -239,6 +239,7 @@ def search_command(
 
     from inas.search.runner import run_search
     from inas.search.settings import SearchSettings
+    from inas.train.progress import duration
 
     settings = SearchSettings(
         space=space,
@@ -273,7 +274,7 @@ def search_command(
     typer.echo(
         f"study {summary.study} in {summary.storage}: {summary.tally.words()}; "
         f"Pareto front {summary.pareto_size} trials; {summary.elapsed_seconds:,.0f} s"
-        + (f"; stopped at --timeout {timeout} (--resume goes on)" if summary.timed_out else "")
+        + (f"; stopped at --timeout ({duration(timeout_s or 0)}; --resume goes on)" if summary.timed_out else "")
     )
     for name, value in summary.best.items():
         typer.echo(f"  best {name}: {value:,.4g}")

@@ -143,7 +143,10 @@ def check_settings(s: SearchSettings) -> None:
             "break the constraint are never trained); use --sampler tpe"
         )
     if s.warm_start not in (None, "seed"):
-        raise ConfigError(f"--warm-start {shown(s.warm_start)}: the only warm start is `seed`")
+        raise ConfigError(
+            f"warm_start {shown(s.warm_start)}: `seed` or None (a file's candidates go in `enqueue`: "
+            "inas.space.warmstart.read_candidates reads them)"
+        )
     for name in s.objectives:
         OBJECTIVES.get(name, "--objectives")
     make_sampler(s.sampler, s.seed)  # a sampler that cannot be made is bad input, found now

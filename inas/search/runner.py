@@ -50,6 +50,7 @@ from inas.study.record import (
 )
 from inas.study.storage import StudyLock, check_resume, check_writable_study_file, open_storage, sqlite_path
 from inas.study.tally import Tally, tally
+from inas.train.progress import duration
 from inas.train.recipe import TrainRecipe
 
 INTERRUPTED_REASON = "interrupted (Ctrl-C or SIGTERM)"
@@ -227,7 +228,6 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple, phases: Phases
     storage = open_storage(plan.url, create=True)
     study = open_search_study(plan, storage)
     remaining = s.trials - trained(study)
-    start = time.time()
     # --timeout counts from the search's start: the data and Ray took some of it already.
     deadline = phases.start + s.timeout_s if s.timeout_s is not None else None
     if remaining > 0:
@@ -239,7 +239,7 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple, phases: Phases
         study = optuna.load_study(study_name=plan.study_name, storage=storage, sampler=sampler)
         try:
             left = remaining
-            while left > 0:
+            while left > 0 and not past(deadline):
                 if plan.supernet is not None:  # scored on a supernet: many candidates a Ray task, no Tune trials
                     from inas.search.batched import score_study
 
@@ -260,7 +260,8 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple, phases: Phases
                 f"{plan.url}; continue with --resume"
             ) from None
     final = optuna.load_study(study_name=plan.study_name, storage=storage)
-    return summarise(plan, final, start, remaining, timed_out=past(deadline) and trained(final) < s.trials)
+    # The closing line's seconds, like --timeout, count from the search's start (the data, Ray).
+    return summarise(plan, final, phases.start, remaining, timed_out=past(deadline) and trained(final) < s.trials)
 
 
 def past(deadline: float | None) -> bool:
@@ -276,7 +277,12 @@ def summarise(
     objectives = plan.settings.objectives
     best = {name: min(t.values[i] for t in best_trials) for i, name in enumerate(objectives)} if best_trials else {}
     failure = None
-    if c["complete"] + c["pruned"] - c[INFEASIBLE_KEY] - c[PRESCREENED_KEY] == 0 and c["fail"] + c[INFEASIBLE_KEY]:
+    nothing = c["complete"] + c["pruned"] - c[INFEASIBLE_KEY] - c[PRESCREENED_KEY] == 0
+    if nothing and timed_out:
+        failure = (
+            f"--timeout ({duration(plan.settings.timeout_s or 0)}) passed before any trial finished; give a longer one"
+        )
+    elif nothing and c["fail"] + c[INFEASIBLE_KEY]:
         if c["fail"]:
             failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
             failure = f"every trial failed; the first: {fail_reason(failed[0])}"

@@ -4,6 +4,7 @@ search, say, as `inas trials --format json` writes it)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,46 @@ from inas.train.recipe import TrainRecipe
 MISSING = object()
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _same(choice: Any, value: Any) -> bool:
+    """Whether `value` (from JSON or a config) is `choice`: numbers by value, a bool only as a bool, a
+    string only as a string, a list or tuple element by element."""
+    if isinstance(choice, (list, tuple)):
+        return (
+            isinstance(value, (list, tuple))
+            and len(value) == len(choice)
+            and all(_same(c, v) for c, v in zip(choice, value, strict=True))
+        )
+    if _number(choice):
+        return _number(value) and choice == value
+    return type(choice) is type(value) and choice == value
+
+
+def _on_grid(dim: Dim, value: float) -> bool:
+    if not dim.low <= value <= dim.high:
+        return False
+    if not dim.step:
+        return True
+    steps = (value - dim.low) / dim.step
+    return abs(steps - round(steps)) < 1e-9
+
+
 def _allowed(dim: Dim, value: Any) -> Any | None:
-    """`value` as the sampler would store it, or None when the dimension cannot take it."""
+    """`value` as the sampler stores it (a list choice, or any choice of a dimension that has one, by
+    its label), or None when the dimension does not offer it."""
     if dim.kind == "categorical":
+        labelled = not all(isinstance(c, SCALAR) for c in dim.choices)
         for choice in dim.choices:
-            if choice == value or (isinstance(value, (list, tuple)) and tuple(choice) == tuple(value)):
-                return choice if isinstance(choice, SCALAR) else _label(choice)
+            if _same(choice, value) or (labelled and isinstance(value, str) and value == _label(choice)):
+                return _label(choice) if labelled else choice
         return None
-    if dim.kind in ("int", "float") and dim.low <= value <= dim.high:
-        return value
+    if dim.kind == "int" and _number(value) and float(value).is_integer() and _on_grid(dim, value):
+        return int(value)
+    if dim.kind == "float" and _number(value) and _on_grid(dim, float(value)):
+        return float(value)
     return None
 
 
@@ -105,13 +137,19 @@ def read_candidates(space: SearchSpace, path: Path) -> list[dict[str, Any]]:
     """The candidates in the JSON file `path`, each as the values `sample` asks of it. An entry is an
     object of sampled values; other keys (the columns `inas trials` adds) and nulls (dimensions a
     candidate does not have) are ignored, so a study's rows can be fed back as they are written."""
-    where = f"--warm-start {path}"
+    where = f"--warm-start {shown(str(path))}"
     if not path.exists():
         raise ConfigError(f"{where}: no such file; {WARM_START_FIX}")
-    entries = read_json(path, ConfigError, WARM_START_FIX)
+    try:
+        entries = read_json(path, ConfigError, WARM_START_FIX)
+    except ConfigError as e:
+        raise ConfigError(f"--warm-start: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"{where}: cannot be read ({e.strerror or e}); {WARM_START_FIX}") from None
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{where}: not a non-empty JSON list; {WARM_START_FIX}")
     specs = {spec.name: spec for spec in dimensions(space)}
+    listing = f"`inas space show {space.name}` lists them"
     out = []
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
@@ -120,22 +158,18 @@ def read_candidates(space: SearchSpace, path: Path) -> list[dict[str, Any]]:
         for name, value in entry.items():
             if name not in specs or value is None:
                 continue
-            try:
-                allowed = _allowed(specs[name].dim, value)
-            except TypeError:  # a string for a number, an object for a choice
-                allowed = None
+            allowed = _allowed(specs[name].dim, value)
             if allowed is None:
-                raise ConfigError(
-                    f"{where}: entry {i}: {name} = {shown(value)} is not a value of the space's {name} "
-                    f"(`inas space show {space.name}` lists them)"
-                )
+                raise ConfigError(f"{where}: entry {i}: {name} = {shown(value)} is not a value it offers ({listing})")
             values[name] = allowed
         trial = optuna.trial.FixedTrial(values)
         try:
             sample(space, trial)
-        except (InasError, ValueError) as e:  # FixedTrial: a value the space asks for is missing
-            raise ConfigError(
-                f"{where}: entry {i} is not a candidate of {space.name} ({e}); {WARM_START_FIX}"
-            ) from None
+        except ValueError as e:  # FixedTrial: a value the candidate needs is not in the entry
+            missing = re.search(r"parameter '([^']+)'", str(e))
+            what = f"has no value for {missing[1]}" if missing else f"is not a candidate ({e})"
+            raise ConfigError(f"{where}: entry {i} {what} ({listing})") from None
+        except InasError as e:
+            raise ConfigError(f"{where}: entry {i} is not a candidate of {space.name} ({e})") from None
         out.append(trial.params)  # only what the candidate uses: a deeper stage's leftovers are dropped
     return out

@@ -57,7 +57,7 @@ def test_the_screen_checks_only_what_is_known_before_training(tiny_space):
         ({"trials": 0}, "--trials"),
         ({"prescreen": 0}, "--prescreen"),
         ({"sampler": "gp", "constraint": "params<1e6"}, "--sampler gp cannot learn --constraint"),
-        ({"warm_start": "nope"}, "--warm-start"),
+        ({"warm_start": "nope"}, "warm_start 'nope': `seed` or None"),
         ({"cpus_per_trial": 0}, "--cpus-per-trial"),
     ],
 )

@@ -501,11 +501,11 @@ def test_timeout_stops_the_trials_still_training(tmp_path, tiny_space, ray_cpu):
 
     endless = Budget(epochs=100_000, min_epochs=100_000, data_fraction=1.0, image_size=8, batch_size=16)
     start = time.time()
-    summary = run_search(settings(tiny_space, tmp_path, trials=5, budget=endless, max_concurrent=1, timeout_s=20))
-    assert summary.timed_out and time.time() - start < 120
-    trials = load(tmp_path).trials
-    assert len(trials) <= 1 and all(t.state == TrialState.FAIL for t in trials)
-    assert all(fail_reason(t) == TIMEOUT_REASON for t in trials)
+    summary = run_search(settings(tiny_space, tmp_path, trials=5, budget=endless, max_concurrent=1, timeout_s=30))
+    assert summary.timed_out and time.time() - start < 150
+    [trial] = load(tmp_path).trials  # Ray is up (the fixture's): the first trial starts in seconds
+    assert trial.state == TrialState.FAIL and fail_reason(trial) == TIMEOUT_REASON
+    assert summary.failure == "--timeout (30 s) passed before any trial finished; give a longer one"
 
 
 def test_a_search_done_before_its_timeout_is_not_timed_out(tmp_path, tiny_space, ray_cpu):

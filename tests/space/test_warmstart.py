@@ -78,9 +78,11 @@ def test_candidates_file_round_trips_a_studys_rows(tmp_path):
         ("{}", "not a non-empty JSON list"),
         ("[]", "not a non-empty JSON list"),
         ("[1]", "entry 0 is not an object of sampled values"),
-        ('[{"depth.3": 9}]', "entry 0: depth.3 = 9 is not a value of the space's depth.3"),
-        ('[{"depth.3": "two"}]', "entry 0: depth.3 = 'two' is not a value"),
-        ('[{"depth.3": 2}]', "entry 0 is not a candidate of googlenet_depth_width"),
+        ('[{"depth.3": 9}]', "entry 0: depth.3 = 9 is not a value it offers (`inas space show googlenet_depth_width`"),
+        ('[{"depth.3": "two"}]', "entry 0: depth.3 = 'two' is not a value it offers"),
+        ('[{"depth.3": true}]', "entry 0: depth.3 = True is not a value it offers"),
+        ('[{"depth.3": 1.5}]', "entry 0: depth.3 = 1.5 is not a value it offers"),
+        ('[{"depth.3": 2}]', "entry 0 has no value for channels.3a.multiplier.c1"),
         ("[{", "not valid JSON"),
     ],
 )
@@ -93,6 +95,34 @@ def test_a_bad_candidates_file_is_refused_in_one_line(tmp_path, content, message
     with pytest.raises(ConfigError, match=re.escape(message)) as e:
         read_candidates(load_space("googlenet_depth_width"), path)
     assert "\n" not in str(e.value)
+
+
+def test_labelled_choices_come_back_as_the_sampler_stores_them(tmp_path):
+    """A list choice (aux_heads: [4a, 4d]) is stored by its label, which `inas trials` writes; either
+    form is read, and a whole-number float is read as the int it is."""
+    from inas.space.warmstart import read_candidates
+
+    space = load_space("googlenet_variants")
+    drawn = sample_many(space, 6, seed=0)
+    rows = [dict(c.params) for c in drawn]
+    rows[0]["aux_heads"] = ["4a", "4d"]  # the list itself
+    rows[1]["aux_heads"] = "4a+4d"  # its label
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(rows))
+    back = read_candidates(space, path)
+    assert back[0]["aux_heads"] == back[1]["aux_heads"] == "4a+4d"
+    assert [sample(space, optuna.trial.FixedTrial(p)).arch.hash() for p in back[2:]] == [
+        c.arch.hash() for c in drawn[2:]
+    ]
+    rows[0]["aux_heads"] = ["4a", "4d", "4d"]
+    path.write_text(json.dumps(rows))
+    with pytest.raises(Exception, match="aux_heads = .* is not a value it offers"):
+        read_candidates(space, path)
+    depth = load_space("googlenet_depth_width")
+    one = dict(sample_many(depth, 1, seed=0)[0].params)
+    one["depth.3"] = float(one["depth.3"])
+    path.write_text(json.dumps([one]))
+    assert read_candidates(depth, path)[0]["depth.3"] == int(one["depth.3"])
 
 
 def test_a_candidates_file_must_be_a_small_regular_file(tmp_path):
