@@ -148,9 +148,10 @@ def hv(args: argparse.Namespace) -> None:
             )
             best = frame["top1_error"].min()
             rows[p].append(volume)
-            line += f"{volume:>10.4f} ({len(frame):>3}, {best:.3f}, {seconds / 60:>3.0f} min)"
+            trained = int(frame["duplicate_of"].isna().sum())  # a copy of an earlier trial trained nothing
+            line += f"{volume:>10.4f} ({trained:>3}, {best:.3f}, {seconds / 60:>3.0f} min)"
         print(line)
-    print("(each cell: hypervolume (complete stand-alone trials, best val error, the pipeline's wall clock))")
+    print("(each cell: hypervolume (complete stand-alone trainings, best val error, the pipeline's wall clock))")
     for p, values in rows.items():
         if values:
             sd = np.std(values, ddof=1) if len(values) > 1 else float("nan")
