@@ -66,9 +66,9 @@ class SearchSummary:
     best: dict[str, float]
     elapsed_seconds: float
     ran: int
-    timed_out: bool = False  # --timeout stopped it before --trials were done
     failure: str | None = None  # when no trial finished: why (the first failure, or --constraint)
     tally: Tally = Tally()  # every trial counted once, in the report's words
+    timed_out: bool = False  # --timeout stopped it before --trials were done
 
 
 def check_study(plan: SearchPlan, storage: optuna.storages.BaseStorage) -> bool:

@@ -273,7 +273,10 @@ def test_ctrl_c_marks_running_trials_and_exits_130(tmp_path, tiny_space, sig):
                 break
         except Exception:  # the study does not exist yet
             continue
-    assert proc.poll() is None, "the search ended before it could be interrupted"
+    if proc.poll() is not None:
+        raise AssertionError(
+            f"the search ended (exit {proc.returncode}) before it could be interrupted: {proc.communicate()}"
+        )
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 130, err[-2000:]
