@@ -338,7 +338,7 @@ def score_study(
 
     from inas.search.heartbeat import Heartbeat
     from inas.search.searcher import StudySearcher
-    from inas.search.stop import STOP_REQUESTED, SearchStopped
+    from inas.search.stop import STOP_REQUESTED, SearchStopped, past
     from inas.search.trial import CANDIDATE
     from inas.study.keys import LATENCY_MS
     from inas.study.objectives import objective_keys
@@ -382,7 +382,7 @@ def score_study(
 
     def fill() -> None:
         nonlocal asked, finished
-        if deadline is not None and time.time() >= deadline:
+        if past(deadline):
             finished = True
         for index in range(n):
             while (

@@ -23,7 +23,7 @@ from inas.errors import InasError, Interrupted, shown
 from inas.search.cluster import Placement, placement, ray_session, scoped_env
 from inas.search.plan import SearchPlan, plan_search
 from inas.search.settings import SearchSettings, make_sampler
-from inas.search.stop import STOP_REQUESTED, SearchStopped, signals_as_interrupt
+from inas.search.stop import STOP_REQUESTED, SearchStopped, past, signals_as_interrupt
 from inas.search.trial import TrialSettings, run_trial
 from inas.study.keys import (
     EPOCHS_DONE,
@@ -262,11 +262,6 @@ def _search(plan: SearchPlan, view: str | None, callbacks: tuple, phases: Phases
     final = optuna.load_study(study_name=plan.study_name, storage=storage)
     # The closing line's seconds, like --timeout, count from the search's start (the data, Ray).
     return summarise(plan, final, phases.start, remaining, timed_out=past(deadline) and trained(final) < s.trials)
-
-
-def past(deadline: float | None) -> bool:
-    """Whether --timeout's moment (a `time.time()`) has come."""
-    return deadline is not None and time.time() >= deadline
 
 
 def summarise(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,3 +43,8 @@ def signals_as_interrupt() -> Iterator[None]:
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
+
+
+def past(deadline: float | None) -> bool:
+    """Whether --timeout's moment (a `time.time()`; None: no timeout) has come."""
+    return deadline is not None and time.time() >= deadline
