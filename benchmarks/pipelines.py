@@ -55,11 +55,16 @@ class Steps:
 
     def __init__(self, folder: Path):
         self.path = folder / "steps.json"
-        self.done = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    @property
+    def done(self) -> dict:
+        # Read afresh each time: another pipeline of the seed may record steps meanwhile (side by side).
+        return json.loads(self.path.read_text()) if self.path.exists() else {}
 
     def run(self, name: str, command: list[str]) -> None:
-        if name in self.done:
-            print(f"{name}: done before ({self.done[name]['seconds']:,.0f} s)", flush=True)
+        done = self.done
+        if name in done:
+            print(f"{name}: done before ({done[name]['seconds']:,.0f} s)", flush=True)
             return
         print(f"{name}: {' '.join(command)}", flush=True)
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -69,8 +74,10 @@ class Steps:
         seconds = time.time() - start
         if rc != 0:
             raise SystemExit(f"{name} failed (exit {rc}); see {self.path.parent / name}.log")
-        self.done[name] = {"command": command, "start": start, "seconds": seconds, "rc": rc}
-        self.path.write_text(json.dumps(self.done, indent=1))
+        done = {**self.done, name: {"command": command, "start": start, "seconds": seconds, "rc": rc}}
+        partial = self.path.with_name(f"steps.{os.getpid()}.part")
+        partial.write_text(json.dumps(done, indent=1))
+        partial.replace(self.path)
         print(f"{name}: {seconds:,.0f} s (exit {rc})", flush=True)
 
 
@@ -107,7 +114,7 @@ def run(args: argparse.Namespace) -> None:
     supernet = folder / "supernet"
     train = f"supernet train --space {SPACE} --epochs {args.supernet_epochs} --seed {args.seed} --out {supernet}"
     steps.run("supernet_train", inas(*train.split(), *data))
-    for sampler in ("tpe", "random"):
+    for sampler in args.samplers.split(","):
         study = f"supernet_{sampler}"
         scoring = f"--evaluator supernet:{supernet} --sampler {sampler} --trials {args.candidates}"
         steps.run(
@@ -177,6 +184,12 @@ def main() -> None:
     r.add_argument("--candidates", type=int, default=1000)
     r.add_argument("--calibration", type=int, default=250)
     r.add_argument("--retrain", type=int, default=5)
+    r.add_argument(
+        "--samplers",
+        default="tpe,random",
+        choices=["tpe,random", "tpe", "random"],
+        help="supernet: which of (ii), (iii) to run (each on its own core once the supernet is trained)",
+    )
     h = sub.add_parser("hv", help="compare the pipelines' hypervolumes over the seeds found in --dir")
     h.add_argument("--dir", type=Path, required=True)
     args = parser.parse_args()
