@@ -9,11 +9,13 @@
 Every step is the `inas` command a user runs (as a subprocess, its wall clock recorded in
 `DIR/seedS/steps.json`); a step already recorded there is not run again, so a pipeline stopped between
 steps goes on. Each pipeline gets one core (`OMP_NUM_THREADS=1`, one trial or scorer at a time), so two
-can run side by side on the 2-core machine. `hv` compares what each found: the hypervolume of the
+can run side by side on the 2-core machine: (ii) on one core, (i) on the other (`--match` stops it, as
+Ctrl-C would, once it has run as long as (ii) took), then (iii) once the supernet is trained. `hv` compares what each found: the hypervolume of the
 complete stand-alone trials' (val error, params), against one reference point for every seed.
 
-    python benchmarks/pipelines.py run standalone --seed 0 --dir /work/pipe --data-dir /work/cifar
-    python benchmarks/pipelines.py run supernet --seed 0 --dir /work/pipe --data-dir /work/cifar
+    python benchmarks/pipelines.py run supernet --seed 0 --dir /work/pipe --data-dir /work/cifar --samplers tpe
+    python benchmarks/pipelines.py run standalone --match --seed 0 --dir /work/pipe --data-dir /work/cifar
+    python benchmarks/pipelines.py run supernet --seed 0 --dir /work/pipe --data-dir /work/cifar --samplers random
     python benchmarks/pipelines.py hv --dir /work/pipe
 """
 
@@ -22,9 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +65,8 @@ class Steps:
         # Read afresh each time: another pipeline of the seed may record steps meanwhile (side by side).
         return json.loads(self.path.read_text()) if self.path.exists() else {}
 
-    def run(self, name: str, command: list[str]) -> None:
+    def run(self, name: str, command: list[str], stop: Callable[[float], bool] | None = None) -> None:
+        """Run `command` as step `name` unless recorded; `stop(seconds)` true: Ctrl-C it (exit 130 is then its end)."""
         done = self.done
         if name in done:
             print(f"{name}: done before ({done[name]['seconds']:,.0f} s)", flush=True)
@@ -69,10 +74,17 @@ class Steps:
         print(f"{name}: {' '.join(command)}", flush=True)
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         start = time.time()
+        stopped = False
         with open(self.path.parent / f"{name}.log", "w") as log:
-            rc = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+            child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            while child.poll() is None:
+                time.sleep(2)
+                if stop is not None and not stopped and stop(time.time() - start):
+                    child.send_signal(signal.SIGINT)  # the user's Ctrl-C: the search keeps what finished
+                    stopped = True
+            rc = child.wait()
         seconds = time.time() - start
-        if rc != 0:
+        if rc != 0 and not (stopped and rc == 130):
             raise SystemExit(f"{name} failed (exit {rc}); see {self.path.parent / name}.log")
         done = {**self.done, name: {"command": command, "start": start, "seconds": seconds, "rc": rc}}
         partial = self.path.with_name(f"steps.{os.getpid()}.part")
@@ -102,14 +114,29 @@ def pick(storage: str, study: str, n: int) -> list[dict]:
     return [params[int(frame["number"].iloc[i])] for i in chosen]
 
 
+def pipeline_seconds(done: dict, pipeline: str) -> float | None:
+    """The wall clock of a pipeline's recorded steps (the supernet's training counted in both), None if unfinished."""
+    names = (
+        ["standalone"]
+        if pipeline == "standalone"
+        else ["supernet_train", f"supernet_{pipeline}", f"retrain_{pipeline}"]
+    )
+    return sum(done[n]["seconds"] for n in names) if all(n in done for n in names) else None
+
+
 def run(args: argparse.Namespace) -> None:
     folder = (args.dir / f"s{args.seed}").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     steps = Steps(folder)
     data = ["--dataset", args.dataset or f"imagefolder:{args.data_dir}", "--budget", args.budget]
     if args.pipeline == "standalone":
-        endless = f"--sampler tpe --trials 100000 --timeout {args.minutes * 60:g}"
-        steps.run("standalone", inas(*search_args(folder, "standalone", args), *data, *endless.split()))
+        # --match: no --timeout; Ctrl-C once the search has run as long as (ii) took on this seed.
+        minutes = 7 * 24 * 60 if args.match else args.minutes
+        endless = f"--sampler tpe --trials 100000 --timeout {minutes * 60:g}"
+        stop = (
+            (lambda seconds: seconds >= (pipeline_seconds(steps.done, "tpe") or float("inf"))) if args.match else None
+        )
+        steps.run("standalone", inas(*search_args(folder, "standalone", args), *data, *endless.split()), stop)
         return
     supernet = folder / "supernet"
     train = f"supernet train --space {SPACE} --epochs {args.supernet_epochs} --seed {args.seed} --out {supernet}"
@@ -150,9 +177,7 @@ def hv(args: argparse.Namespace) -> None:
                 continue
             frame = pareto_info(optuna.load_study(study_name=study, storage=url(folder, study)))
             volume = hypervolume(frame[list(OBJECTIVES)].to_numpy(dtype=float), REFERENCE) / BOX
-            seconds = steps[study]["seconds"] + (
-                0 if p == "standalone" else steps["supernet_train"]["seconds"] + steps[f"supernet_{p}"]["seconds"]
-            )
+            seconds = pipeline_seconds(steps, p)
             best = frame["top1_error"].min()
             rows[p].append(volume)
             trained = int(frame["duplicate_of"].isna().sum())  # a copy of an earlier trial trained nothing
@@ -180,6 +205,7 @@ def main() -> None:
     r.add_argument("--budget", default="proxy")
     r.add_argument("--epochs", type=int, help="of each retraining, ASHA off (default: the budget's)")
     r.add_argument("--minutes", type=float, default=72, help="(i)'s wall clock: (ii)'s, measured on seed 0")
+    r.add_argument("--match", action="store_true", help="(i): run as long as (ii) of the seed took, once known")
     r.add_argument("--supernet-epochs", type=int, default=42)
     r.add_argument("--candidates", type=int, default=1000)
     r.add_argument("--calibration", type=int, default=250)
