@@ -7,11 +7,12 @@
       count its training in their wall time).
 
 Every step is the `inas` command a user runs (as a subprocess, its wall clock recorded in
-`DIR/seedS/steps.json`); a step already recorded there is not run again, so a pipeline stopped between
+`DIR/sS/steps.json`); a step already recorded there is not run again, so a pipeline stopped between
 steps goes on. Each pipeline gets one core (`OMP_NUM_THREADS=1`, one trial or scorer at a time), so two
-can run side by side on the 2-core machine: (ii) on one core, (i) on the other (`--match` stops it, as
-Ctrl-C would, once it has run as long as (ii) took), then (iii) once the supernet is trained. `hv` compares what each found: the hypervolume of the
-complete stand-alone trials' (val error, params), against one reference point for every seed.
+run side by side on the 2-core machine: (ii) on one core and (i) on the other (`--match` stops it, as
+Ctrl-C would, once it has run as long as (ii) took), then (iii) over (ii)'s supernet. `hv` compares
+what each found: the hypervolume of the complete stand-alone trials' (val error, params), against one
+reference point for every seed.
 
     python benchmarks/pipelines.py run supernet --seed 0 --dir /work/pipe --data-dir /work/cifar --samplers tpe
     python benchmarks/pipelines.py run standalone --match --seed 0 --dir /work/pipe --data-dir /work/cifar
