@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import optuna
 
+from inas.files import write_atomic
+from inas.limits import MAX_TIMEOUT_S
 from inas.report.data import hypervolume, pareto_info
 from inas.search.settings import BUDGETS
 
@@ -88,9 +90,7 @@ class Steps:
         if rc != 0 and not (stopped and rc == 130):
             raise SystemExit(f"{name} failed (exit {rc}); see {self.path.parent / name}.log")
         done = {**self.done, name: {"command": command, "start": start, "seconds": seconds, "rc": rc}}
-        partial = self.path.with_name(f"steps.{os.getpid()}.part")
-        partial.write_text(json.dumps(done, indent=1))
-        partial.replace(self.path)
+        write_atomic(self.path, json.dumps(done, indent=1), option="steps.json")
         print(f"{name}: {seconds:,.0f} s (exit {rc})", flush=True)
 
 
@@ -132,8 +132,8 @@ def run(args: argparse.Namespace) -> None:
     data = ["--dataset", args.dataset or f"imagefolder:{args.data_dir}", "--budget", args.budget]
     if args.pipeline == "standalone":
         # --match: no --timeout; Ctrl-C once the search has run as long as (ii) took on this seed.
-        minutes = 7 * 24 * 60 if args.match else args.minutes
-        endless = f"--sampler tpe --trials 100000 --timeout {minutes * 60:g}"
+        timeout_s = MAX_TIMEOUT_S if args.match else args.minutes * 60
+        endless = f"--sampler tpe --trials 100000 --timeout {timeout_s:.0f}"
         stop = (
             (lambda seconds: seconds >= (pipeline_seconds(steps.done, "tpe") or float("inf"))) if args.match else None
         )
